@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from mlepipe.cli import main as cli
+from mlepipe.grading import score_frames
 from mlepipe.leaderboards import LeaderboardSource
 from mlepipe.reports import EXTRA_FIELDS, MLEBENCH_FIELDS, grade_submission
 
@@ -217,3 +218,18 @@ def test_competitions_without_kaggle_medals_are_still_ranked(tmp_path, registry)
     t = LeaderboardSource.parse(str(table)).thresholds(comp)
     assert isinstance(t, Thresholds) and t.gold == 0.2 and t.lower_is_better
     assert LeaderboardSource.parse(str(table)).thresholds(registry.get("practice-wine")) is None
+
+
+def test_vinbigdata_numbers_predicted_boxes_in_submission_order(registry):
+    # MLE-bench's pycocotools call gives id 0 (the "unmatched" id) to the first box of the
+    # submission's first row: the same boxes in another row order can score differently.
+    comp = registry.get("vinbigdata-chest-xray-abnormalities-detection")
+    answers = pd.DataFrame(
+        {"image_id": ["a", "b"], "class_id": [0, 0], "x_min": [10, 30], "y_min": [10, 30],
+         "x_max": [20, 40], "y_max": [20, 40]}
+    )  # fmt: skip
+    rows = {"a": "0 0.7 10 10 20 20", "b": "0 0.9 30 30 40 40 0 0.8 30 30 40 40"}
+    in_order = pd.DataFrame({"image_id": ["a", "b"], "PredictionString": [rows["a"], rows["b"]]})
+    reversed_ = in_order.iloc[::-1].reset_index(drop=True)
+    assert score_frames(in_order, answers, comp) == pytest.approx(51 / 101)
+    assert score_frames(reversed_, answers, comp) == 1.0

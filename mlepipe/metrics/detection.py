@@ -219,6 +219,7 @@ def map_boxes_coco(
     *,
     iou_threshold: float = 0.4,
     max_detections: int = 100,
+    first_predicted_row: int = 0,
 ) -> float:
     """vinbigdata's mAP@0.4 as MLE-bench computes it with pycocotools (stats[0]).
 
@@ -227,11 +228,16 @@ def map_boxes_coco(
     including two quirks of the way MLE-bench calls it: boxes are read as (x, y, w, h), and
     annotation ids start at 0 (numbered in cell order), which pycocotools takes for "unmatched"
     - so the very first true box and the very first predicted box never count as matched.
+    MLE-bench numbers predicted boxes in the submission's row order: `first_predicted_row` is
+    the position in `y_pred` of the image listed first in the submission, whose first box
+    therefore gets id 0. Only that id's zero-ness matters to pycocotools.
     """
     same_length(y_true, y_pred)
+    if not 0 <= first_predicted_row < max(len(y_pred), 1):
+        raise MetricInputError(f"first_predicted_row {first_predicted_row} is out of range")
     gts: list[list[tuple[int, int, list[float]]]] = []  # per image: (class, id, box)
     dts: list[list[tuple[int, int, float, list[float]]]] = []
-    next_gt = next_dt = 0
+    next_gt, next_dt = 0, 1  # predicted id 0 is given to the first box of first_predicted_row
     for row, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
         image_gts = []
         for obj in _objects(t, 5, f"answer {row}"):
@@ -240,10 +246,13 @@ def map_boxes_coco(
             next_gt += 1
         gts.append(image_gts)
         image_dts = []
-        for obj in _objects(p, 6, f"prediction {row}"):
+        for j, obj in enumerate(_objects(p, 6, f"prediction {row}")):
             values = _numbers(obj, f"prediction {row}")
-            image_dts.append((int(values[0]), next_dt, values[1], values[2:]))
-            next_dt += 1
+            if row == first_predicted_row and j == 0:
+                image_dts.append((int(values[0]), 0, values[1], values[2:]))
+            else:
+                image_dts.append((int(values[0]), next_dt, values[1], values[2:]))
+                next_dt += 1
         dts.append(image_dts)
     classes = sorted({g[0] for image in gts for g in image})
     if not classes:

@@ -56,6 +56,20 @@ def test_map_boxes_coco_ignores_classes_absent_from_the_answers():
     assert score("map_boxes_coco", answers, [""]) == 0.0
 
 
+def test_map_boxes_coco_numbers_predictions_from_the_first_submitted_row():
+    # image 0: one box (answer id 0, so any match of it counts as a miss); image 1: one box
+    # predicted twice. Predicted box 0 looks unmatched to pycocotools, so its true box can be
+    # matched a second time.
+    answers = ["0 10 10 20 20", "0 30 30 40 40"]
+    preds = ["0 0.7 10 10 20 20", "0 0.9 30 30 40 40 0 0.8 30 30 40 40"]
+    # row 0 first: ranked (hit .9, repeat .8 = miss, miss .7): precision 1 up to recall 1/2
+    assert score("map_boxes_coco", answers, preds) == pytest.approx(51 / 101)
+    # row 1 first: its .9 box is id 0, so the .8 box matches again: (hit, hit, miss) -> 1
+    assert score("map_boxes_coco", answers, preds, first_predicted_row=1) == 1.0
+    with pytest.raises(MetricInputError, match="out of range"):
+        score("map_boxes_coco", answers, preds, first_predicted_row=2)
+
+
 # ---------------------------------------------------------------------------------------------
 # 3d-object-detection-for-autonomous-vehicles
 
