@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fixtures import fixture_ids, load
+from fixtures import FixtureSource, fixture_ids, load
 from mlepipe.grading import (
     GradingSpec,
     InvalidSubmission,
@@ -26,22 +26,6 @@ from mlepipe.metrics import get_metric
 from mlepipe.prepare import prepare
 
 IDS = fixture_ids()
-
-
-class FixtureSource:
-    """Builds the synthetic Kaggle zip instead of downloading it (no Kaggle server exists here)."""
-
-    def __init__(self, module, seed: int = 0):
-        self.module, self.seed = module, seed
-
-    def fetch(self, competition_id, kaggle_slug, dest_dir):
-        path = Path(dest_dir) / f"{competition_id}.zip"
-        self.module.build_raw(path, np.random.default_rng(self.seed))
-
-        class Fetched:
-            md5 = hashlib.md5(path.read_bytes()).hexdigest()
-
-        return Fetched()
 
 
 def tree_digest(folder: Path) -> dict[str, str]:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_competition_contracts import FixtureSource
 
-from fixtures import load
+from fixtures import FixtureSource, load
 from mlepipe.grading import InvalidSubmission, load_answers, score_frames
 from mlepipe.prepare import prepare
 from mlepipe.preparers.medical import rle_encode, write_rows

@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.model_selection import train_test_split
-from test_competition_contracts import FixtureSource
 
-from fixtures import load
+from fixtures import FixtureSource, load
 from mlepipe.grading import InvalidSubmission, load_answers, score_frames
 from mlepipe.prepare import PreparationError, prepare
 from mlepipe.preparers import signals
