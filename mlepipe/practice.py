@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn import datasets
 
+from mlepipe.preparers.archives import FIXED_DATE_TIME, member_info
 from mlepipe.registry import Competition
 
 # Loaders that read files bundled with scikit-learn (never a download).
@@ -72,10 +73,9 @@ def build_zip(competition: Competition, dest: Path) -> str:
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(tmp, "w") as zf:
         for name, data in entries:
-            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
+            # 0o600 (zipfile's default, not 0o644): the bytes, so the MD5, practice zips always had.
+            zf.writestr(member_info(name, FIXED_DATE_TIME, mode=0o600), data)
     tmp.replace(dest)
     return hashlib.md5(dest.read_bytes()).hexdigest()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import struct
 import tarfile
-import zipfile
 
 import pytest
 
@@ -16,7 +15,6 @@ from mlepipe.preparers.collections import (
     bson_rewrite,
     encode_bson,
     iter_bson,
-    repack_zip,
     split_groups,
     split_tar,
 )
@@ -83,19 +81,6 @@ def test_split_tar_refuses_a_file_that_is_not_a_tar(tmp_path):
     src.write_bytes(b"not a tar at all" * 100)
     with pytest.raises(CollectionError, match="not a readable tar"):
         split_tar(src, {"a": tmp_path / "a.tar"}, lambda name: ("a", name))
-
-
-def test_repack_zip_copies_members_under_new_names(tmp_path):
-    src = tmp_path / "in.zip"
-    with zipfile.ZipFile(src, "w") as zf:
-        zf.writestr("train/x.jpg", b"x" * 1000)
-        zf.writestr("train/y.jpg", b"y")
-    dst = tmp_path / "out.zip"
-    assert repack_zip(src, dst, [("train/x.jpg", "x.jpg")]) == 1
-    with zipfile.ZipFile(dst) as zf:
-        assert zf.namelist() == ["x.jpg"] and zf.read("x.jpg") == b"x" * 1000
-    with pytest.raises(CollectionError, match="no member 'z.jpg'"):
-        repack_zip(src, tmp_path / "bad.zip", [("z.jpg", "z.jpg")])
 
 
 def test_small_categories_keep_one_in_train_and_send_their_last_to_test():

@@ -61,15 +61,6 @@ def test_renumbered_ids_continue_from_train_into_test(tmp_path, monkeypatch):
     assert list(test["key"]) == list(range(N - N // 10, N))
 
 
-def test_zip_file_is_deterministic(tmp_path):
-    src = tmp_path / "a.txt"
-    src.write_text("hello\n")
-    tables.zip_file(src, tmp_path / "1.zip")
-    src.touch()
-    tables.zip_file(src, tmp_path / "2.zip")
-    assert (tmp_path / "1.zip").read_bytes() == (tmp_path / "2.zip").read_bytes()
-
-
 def test_missing_label_column_is_reported(tmp_path):
     raw = _raw(tmp_path)
     with pytest.raises(tables.TableError, match="missing column"):

@@ -14,26 +14,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mlepipe.prepare import PreparationError
-
-
-def _pack(source: zipfile.ZipFile, names: pd.Series, dest: Path) -> None:
-    """Writes the images `train/<name>` of `source` into a new zip as `<name>`.
-
-    Each member keeps its original timestamp, so the same input gives the same zip.
-    """
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
-        for name in names:
-            try:
-                info = source.getinfo(f"train/{name}")
-            except KeyError:
-                raise PreparationError(
-                    f"{source.filename} lacks train/{name}; the download is incomplete, "
-                    "fetch it again"
-                ) from None
-            member = zipfile.ZipInfo(name, date_time=info.date_time)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = 0o644 << 16
-            out.writestr(member, source.read(info))
+from mlepipe.preparers.archives import zip_members
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -46,6 +27,15 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     sample["has_cactus"] = 0.5
     sample.to_csv(public / "sample_submission.csv", index=False)
 
-    with zipfile.ZipFile(raw / "train.zip") as zf:
-        _pack(zf, train["id"], public / "train.zip")
-        _pack(zf, test["id"], public / "test.zip")
+    archive = raw / "train.zip"
+
+    def missing(member: str) -> PreparationError:
+        return PreparationError(
+            f"{archive} lacks {member}; the download is incomplete, fetch it again"
+        )
+
+    # Members keep their original dates, so the same input gives the same zips.
+    with zipfile.ZipFile(archive) as zf:
+        for frame, dest in ((train, "train.zip"), (test, "test.zip")):
+            members = [(f"train/{name}", name) for name in frame["id"]]
+            zip_members(zf, public / dest, members, missing=missing)

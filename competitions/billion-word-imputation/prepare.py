@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlepipe.preparers.tables import TableError, zip_file
+from mlepipe.preparers.archives import zip_files
+from mlepipe.preparers.tables import ZIP_TIMESTAMP, TableError
 
 SHARE = 0.01
 LINES_PER_READ = 65_536
@@ -84,5 +85,5 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
 
     shutil.copyfile(public / "test_v2.txt", private / "sample_submission.csv")
     for name in ("train_v2.txt", "test_v2.txt"):
-        zip_file(public / name, public / f"{name}.zip")
+        zip_files(public / f"{name}.zip", [(public / name, name)], ZIP_TIMESTAMP)
         (public / name).unlink()

@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.images import extract_member, pack_zip, zip_names
+from mlepipe.preparers.archives import zip_files
+from mlepipe.preparers.images import extract_member, zip_names
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -40,8 +41,9 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
             stamps[name] = zf.getinfo(member).date_time
             test_names.append(name)
 
-    pack_zip(public / "train.zip", [(public / "train" / n, n) for n in train_names], stamps)
-    pack_zip(public / "test.zip", [(public / "test" / n, n) for n in test_names], stamps)
+    for folder, names in (("train", train_names), ("test", test_names)):
+        entries = [(public / folder / n, n) for n in names]
+        zip_files(public / f"{folder}.zip", entries, date_times=stamps)
 
     ids = range(1, len(test) + 1)
     answers = pd.DataFrame({"id": ids, "label": [int("dog" in Path(m).name) for m in test]})

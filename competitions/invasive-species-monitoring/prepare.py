@@ -13,7 +13,8 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.images import copy_images, extract_7z, pack_7z, pack_zip, read_csv
+from mlepipe.preparers.archives import zip_files
+from mlepipe.preparers.images import copy_images, extract_7z, pack_7z, read_csv
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -28,7 +29,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     train.to_csv(public / "train_labels.csv", index=False)
     sample.to_csv(public / "sample_submission.csv", index=False)
     for name in ("train_labels.csv", "sample_submission.csv"):
-        pack_zip(public / f"{name}.zip", [(public / name, name)])
+        zip_files(public / f"{name}.zip", [(public / name, name)])
         (public / name).unlink()
 
     for part, frame in (("train", train), ("test", test)):

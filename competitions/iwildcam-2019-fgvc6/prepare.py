@@ -10,12 +10,18 @@ unnamed column.
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import repack_zip
+from mlepipe.preparers.archives import zip_members
+from mlepipe.preparers.collections import CollectionError
+
+
+def _missing(member: str) -> CollectionError:
+    return CollectionError(f"train_images.zip has no member {member!r}")
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -36,6 +42,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     sample = test[["id"]].assign(category_id=0).rename(columns=renamed)
     sample.to_csv(public / "sample_submission.csv", index=True)
 
-    for frame, name in ((train, "train_images.zip"), (test, "test_images.zip")):
-        members = [(f"{i}.jpg", f"{i}.jpg") for i in frame["id"]]
-        repack_zip(raw / "train_images.zip", public / name, members)
+    with zipfile.ZipFile(raw / "train_images.zip") as zf:
+        for frame, name in ((train, "train_images.zip"), (test, "test_images.zip")):
+            members = [(f"{i}.jpg", f"{i}.jpg") for i in frame["id"]]
+            zip_members(zf, public / name, members, missing=_missing)

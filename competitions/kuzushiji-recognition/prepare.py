@@ -9,14 +9,20 @@ private/gold_submission.csv turns each true box `label x y w h` into the point
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import repack_zip
+from mlepipe.preparers.archives import zip_members
+from mlepipe.preparers.collections import CollectionError
 
 SAMPLE_GUESS = "U+003F 1 1 U+FF2F 2 2"
+
+
+def _missing(member: str) -> CollectionError:
+    return CollectionError(f"train_images.zip has no member {member!r}")
 
 
 def box_corners_as_points(labels: object) -> str:
@@ -36,9 +42,10 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
 
     train.to_csv(public / "train.csv", index=False)
     test.to_csv(private / "test.csv", index=False)
-    for frame, name in ((train, "train_images.zip"), (test, "test_images.zip")):
-        members = [(f"{i}.jpg", f"{i}.jpg") for i in frame["image_id"]]
-        repack_zip(raw / "train_images.zip", public / name, members)
+    with zipfile.ZipFile(raw / "train_images.zip") as zf:
+        for frame, name in ((train, "train_images.zip"), (test, "test_images.zip")):
+            members = [(f"{i}.jpg", f"{i}.jpg") for i in frame["image_id"]]
+            zip_members(zf, public / name, members, missing=_missing)
     shutil.copyfile(raw / "unicode_translation.csv", public / "unicode_translation.csv")
 
     test.assign(labels=SAMPLE_GUESS).to_csv(public / "sample_submission.csv", index=False)

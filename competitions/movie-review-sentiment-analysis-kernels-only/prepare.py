@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.preparers.tables import split_indices, write_csv, zip_file
+from mlepipe.preparers.archives import zip_files
+from mlepipe.preparers.tables import ZIP_TIMESTAMP, split_indices, write_csv
 
 TARGET = "Sentiment"
 
@@ -24,5 +25,5 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     write_csv(answers[["PhraseId"]].assign(**{TARGET: 2}), public / "sampleSubmission.csv")
     for name, frame in (("train.tsv", train), ("test.tsv", answers.drop(columns=TARGET))):
         write_csv(frame, public / name, sep="\t")
-        zip_file(public / name, public / f"{name}.zip")
+        zip_files(public / f"{name}.zip", [(public / name, name)], ZIP_TIMESTAMP)
         (public / name).unlink()

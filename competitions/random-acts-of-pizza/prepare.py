@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.images import pack_zip
+from mlepipe.preparers.archives import zip_files
 
 ID = "request_id"
 TARGET = "requester_received_pizza"
@@ -32,7 +32,7 @@ def _dump(records: list[dict], path: Path) -> None:
 def _zip_beside(path: Path) -> None:
     """`train.json` -> `train.zip` holding it, as Kaggle also ships the data zipped (fixed
     timestamps, so the same input gives the same bytes)."""
-    pack_zip(path.with_suffix(".zip"), [(path, path.name)])
+    zip_files(path.with_suffix(".zip"), [(path, path.name)])
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:

@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from mlepipe.prepare import PreparationError
-from mlepipe.preparers.signals import require, rezip_members, write_csv
+from mlepipe.preparers.archives import FIXED_DATE_TIME, zip_members
+from mlepipe.preparers.signals import require, write_csv
 
 N_DAYS = 4
 
@@ -42,7 +43,8 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
         sides = (("train2", train, renamed_train), ("test2", test, renamed_test))
         for folder, names, renamed in sides:
             members = zip([clips[n] for n in names], renamed, strict=True)
-            rezip_members(source, public / f"{folder}.zip", folder, members)
+            dest = public / f"{folder}.zip"
+            zip_members(source, dest, members, date_time=FIXED_DATE_TIME, folder=folder)
 
     # the label is the last part of the original name: ..._1.aif holds a right whale call
     answers = pd.DataFrame(

@@ -14,7 +14,6 @@ import random
 import shutil
 import struct
 import tarfile
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -79,29 +78,6 @@ def write_json(
 
 # --------------------------------------------------------------------------------------------
 # Archives, member by member
-
-
-def repack_zip(src: Path, dst: Path, members: Iterable[tuple[str, str]]) -> int:
-    """Writes a new zip `dst` holding members of `src`, each `(source member, new name)`,
-    streamed in chunks (never a whole member in memory). Timestamps are kept, so the same input
-    gives the same bytes. Returns the number of members written."""
-    count = 0
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for old, new in members:
-            try:
-                info = zin.getinfo(old)
-            except KeyError:
-                raise CollectionError(f"{src.name} has no member {old!r}") from None
-            out = zipfile.ZipInfo(new, date_time=info.date_time)
-            out.compress_type = zipfile.ZIP_DEFLATED
-            out.external_attr = 0o644 << 16
-            with (
-                zin.open(info) as fin,
-                zout.open(out, "w", force_zip64=info.file_size > 2**31) as fo,
-            ):
-                shutil.copyfileobj(fin, fo, COPY_CHUNK)
-            count += 1
-    return count
 
 
 def split_tar(

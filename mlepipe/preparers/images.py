@@ -28,9 +28,8 @@ from sklearn.model_selection import train_test_split
 
 from mlepipe.prepare import PreparationError
 
-# Members of archives written here get this timestamp (2020-01-01 00:00 UTC) unless the caller
-# passes the source's own, so that the same raw data always gives the same archive bytes.
-FIXED_DATE_TIME = (2020, 1, 1, 0, 0, 0)
+# Files packed into .7z archives get this mtime (2020-01-01 00:00 UTC, the instant of
+# archives.FIXED_DATE_TIME), so that the same raw data always gives the same archive bytes.
 FIXED_EPOCH = 1577836800
 
 
@@ -177,27 +176,6 @@ def extract_member(zf: zipfile.ZipFile, member: str, dst: Path) -> None:
         ) from None
     with source, open(dst, "wb") as out:
         shutil.copyfileobj(source, out, 1 << 20)
-
-
-def pack_zip(
-    dest: Path,
-    entries: Iterable[tuple[Path, str]],
-    date_times: dict[str, tuple[int, int, int, int, int, int]] | None = None,
-) -> None:
-    """Writes the files `(path, arcname)` into a new deflated zip, in the given order.
-
-    Each member gets `date_times[arcname]` when given, else FIXED_DATE_TIME, so that the same
-    files always give the same zip.
-    """
-    date_times = date_times or {}
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
-        for path, arcname in entries:
-            info = zipfile.ZipInfo(arcname, date_time=date_times.get(arcname, FIXED_DATE_TIME))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            info.file_size = Path(path).stat().st_size  # lets zipfile pick ZIP64 for huge files
-            with open(path, "rb") as src, out.open(info, "w") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,9 +8,8 @@ detector batches, drives). The helpers here:
   scikit-learn's `train_test_split` gives them (what MLE-bench does);
 - order the rows of a table group by group without building one DataFrame per group, and write
   them a block at a time (`write_rows`), so that a table of millions of rows is held once;
-- copy recordings and other binary files byte for byte, never decoding them;
-- move archive members between zips as streams, with fixed timestamps, so that the same data
-  always give the same archive bytes.
+- copy recordings and other binary files byte for byte, never decoding them (archive members
+  are moved between zips by `mlepipe.preparers.archives`).
 
 `split_labelled_files` is also usable declaratively:
 
@@ -37,12 +36,8 @@ from sklearn.model_selection import train_test_split
 
 from mlepipe.prepare import PreparationError
 
-COPY_CHUNK = 1 << 20
 # Rows written per block when a large table is written in an order of our choosing.
 WRITE_BLOCK_ROWS = 500_000
-# Members of archives written here get this timestamp, so that the same files always give the
-# same archive bytes.
-ZIP_DATE_TIME = (2020, 1, 1, 0, 0, 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -166,42 +161,6 @@ def extract_7z(archive: Path, dest: Path) -> None:
         return
     with py7zr.SevenZipFile(archive, mode="r") as z:
         z.extractall(path=dest)
-
-
-def _directory_entry(name: str) -> zipfile.ZipInfo:
-    entry = zipfile.ZipInfo(f"{name}/", date_time=ZIP_DATE_TIME)
-    entry.external_attr = (0o40755 << 16) | 0x10
-    return entry
-
-
-def _file_entry(arcname: str, size: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(arcname, date_time=ZIP_DATE_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    info.file_size = size  # lets zipfile choose ZIP64 for members over 2 GiB
-    return info
-
-
-def rezip_members(
-    source: zipfile.ZipFile, dest: Path, folder: str, members: Iterable[tuple[str, str]]
-) -> int:
-    """Writes the zip `dest` holding, for each `(member, name)`, the bytes of `source`'s `member`
-    as `<folder>/<name>`, after a `<folder>/` directory entry: the layout
-    `shutil.make_archive(base, "zip", root, folder)` gives a flat folder of those files, with
-    fixed timestamps instead of the files' own, and without extracting anything. Members are
-    streamed, never held whole in memory. Returns the number of members written."""
-    count = 0
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(_directory_entry(folder), b"")
-        for member, name in members:
-            info = source.getinfo(member)
-            with (
-                source.open(info) as src,
-                zf.open(_file_entry(f"{folder}/{name}", info.file_size), "w") as out,
-            ):
-                shutil.copyfileobj(src, out, COPY_CHUNK)
-            count += 1
-    return count
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,9 +22,12 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from mlepipe.preparers.archives import zip_files
+
 # Rows written per block when a large table is written in an order of our choosing.
 WRITE_BLOCK_ROWS = 500_000
-# A fixed timestamp for zip members, so that preparing twice gives identical archives.
+# The fixed date of the zip members written here (not archives.FIXED_DATE_TIME: that would change
+# the bytes of archives already prepared).
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 # MLE-bench reads with float_precision="round_trip"; pandas 3 parses floats exactly by default
 # and deprecates the option, so it is only passed to older versions.
@@ -50,20 +52,6 @@ def read_csv(path: Path | str, **kwargs: Any) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: Path | str, **kwargs: Any) -> None:
     """DataFrame.to_csv without the index and with '\\n' line ends on every platform."""
     frame.to_csv(path, **{"index": False, "lineterminator": "\n", **kwargs})
-
-
-def zip_file(src: Path, dest: Path, *, arcname: str | None = None, deflate: bool = True) -> None:
-    """Writes `dest` holding `src` as its one member, streamed (files may be many GB).
-
-    Unlike ZipFile.write, the member gets a fixed timestamp, so the archive's bytes depend only
-    on the file's content.
-    """
-    info = zipfile.ZipInfo(arcname or src.name, date_time=ZIP_TIMESTAMP)
-    info.compress_type = zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED
-    info.external_attr = 0o644 << 16
-    info.file_size = src.stat().st_size  # lets zipfile pick ZIP64 for members over 2 GiB
-    with zipfile.ZipFile(dest, "w") as zf, open(src, "rb") as fin, zf.open(info, "w") as fout:
-        shutil.copyfileobj(fin, fout, 1 << 20)
 
 
 def write_rows(
@@ -307,5 +295,5 @@ def sentence_holdout(
         (f"{language}_sample_submission_2.csv", sample),
     ):
         write_csv(frame, public / name, **quoted)
-        zip_file(public / name, public / f"{name}.zip", deflate=False)
+        zip_files(public / f"{name}.zip", [(public / name, name)], ZIP_TIMESTAMP, deflate=False)
         (public / name).unlink()

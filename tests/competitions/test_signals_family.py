@@ -55,26 +55,6 @@ def test_write_rows_gives_the_bytes_of_one_to_csv(tmp_path):
     assert (tmp_path / "blocks.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
 
 
-def test_rezip_members_renames_into_make_archive_layout_without_extracting(tmp_path):
-    source = tmp_path / "source.zip"
-    with zipfile.ZipFile(source, "w") as zf:
-        zf.writestr("train2/x_TRAIN5_1.aif", b"one")
-        zf.writestr("train2/y_TRAIN9_0.aif", b"two")
-    flat = tmp_path / "test2"
-    flat.mkdir()
-    for name in ("y_Test0.aif", "x_Test1.aif"):
-        (flat / name).write_bytes(b"")
-    reference = shutil.make_archive(str(tmp_path / "reference"), "zip", tmp_path, "test2")
-    with zipfile.ZipFile(source) as zf:
-        pairs = [("train2/y_TRAIN9_0.aif", "y_Test0.aif"), ("train2/x_TRAIN5_1.aif", "x_Test1.aif")]
-        assert signals.rezip_members(zf, tmp_path / "test2.zip", "test2", pairs) == 2
-    with zipfile.ZipFile(tmp_path / "test2.zip") as zf:
-        assert zf.namelist() == ["test2/", "test2/y_Test0.aif", "test2/x_Test1.aif"]
-        assert zf.read("test2/x_Test1.aif") == b"one"
-        with zipfile.ZipFile(reference) as ref:
-            assert sorted(ref.namelist()) == sorted(zf.namelist())
-
-
 def test_missing_raw_file_is_reported_with_its_name(tmp_path):
     with pytest.raises(PreparationError, match="train_labels.csv is missing"):
         signals.read_csv(tmp_path / "train_labels.csv")
