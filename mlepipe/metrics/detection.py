@@ -358,14 +358,24 @@ def _crossing(p: tuple[float, float], q: tuple[float, float], sp: float, sq: flo
     return (p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1]))
 
 
-def _voc_average_precision(tp: np.ndarray, fp: np.ndarray, n_truth: int) -> float:
-    """All-point interpolated AP (area under the precision envelope) of ranked detections."""
-    tp, fp = np.cumsum(tp), np.cumsum(fp)
-    recall = np.concatenate([[0.0], tp / n_truth, [1.0]])
-    precision = np.concatenate([[0.0], tp / np.maximum(tp + fp, np.finfo(np.float64).eps), [0.0]])
-    precision = np.maximum.accumulate(precision[::-1])[::-1]
-    steps = np.flatnonzero(recall[1:] != recall[:-1])
-    return float(np.sum((recall[steps + 1] - recall[steps]) * precision[steps + 1]))
+def _voc_average_precision(hits: list[bool], n_truth: int) -> float:
+    """All-point interpolated AP (area under the precision envelope) of ranked detections,
+    `hits[i]` telling whether the i-th is a true positive. Plain Python: the lists are a few
+    boxes long and this runs per sample, class and threshold, where numpy's per-call cost
+    dominated."""
+    recalls, precisions, tp = [], [], 0
+    for i, hit in enumerate(hits, 1):
+        tp += hit
+        recalls.append(tp / n_truth)
+        precisions.append(tp / i)
+    area, envelope, later_recall = 0.0, 0.0, None
+    # walk from the lowest-ranked detection up, keeping the best precision seen so far
+    for k in range(len(hits) - 1, -1, -1):
+        envelope = max(envelope, precisions[k])
+        previous = recalls[k - 1] if k else 0.0
+        if recalls[k] != previous:
+            area += (recalls[k] - previous) * envelope
+    return area
 
 
 def _overlaps(ranked: list[_Box3D], truth: list[_Box3D]) -> np.ndarray:
@@ -382,19 +392,22 @@ def _overlaps(ranked: list[_Box3D], truth: list[_Box3D]) -> np.ndarray:
     return iou
 
 
-def _class_ap(overlaps: np.ndarray, threshold: float) -> float:
-    """AP of ranked predictions (rows) given their IoU with each true box (columns)."""
-    n_pred, n_truth = overlaps.shape
-    taken = np.zeros(n_truth, dtype=bool)
-    tp, fp = np.zeros(n_pred), np.zeros(n_pred)
-    for i in range(n_pred):
-        best = int(np.argmax(overlaps[i]))
-        if overlaps[i, best] > threshold and not taken[best]:
-            tp[i] = 1.0
-            taken[best] = True
-        else:
-            fp[i] = 1.0
-    return _voc_average_precision(tp, fp, n_truth)
+def _best_matches(overlaps: np.ndarray) -> tuple[list[int], list[float]]:
+    """Per ranked prediction (row): its best-overlapping true box and that IoU."""
+    best = overlaps.argmax(axis=1)
+    return best.tolist(), overlaps[np.arange(len(best)), best].tolist()
+
+
+def _class_ap(best: list[int], best_iou: list[float], n_truth: int, threshold: float) -> float:
+    """AP of ranked predictions: each is a hit when its best true box beats the threshold and
+    is not yet taken by a higher-ranked prediction."""
+    taken, hits = set(), []
+    for j, iou in zip(best, best_iou, strict=True):
+        hit = iou > threshold and j not in taken
+        if hit:
+            taken.add(j)
+        hits.append(hit)
+    return _voc_average_precision(hits, n_truth)
 
 
 @register(
@@ -433,13 +446,17 @@ def map_boxes_3d(
         classes = sorted({b.name for b in truth})
         if not classes:
             raise MetricInputError(f"answer {row} has no object: its mAP is undefined")
-        overlaps = {}  # per class: IoU of predictions (by descending confidence) x true boxes
+        matches = []  # per class: best true box per prediction (by descending confidence)
         for cls in classes:
             ranked = sorted((b for b in pred if b.name == cls), key=lambda b: -b.score)
-            overlaps[cls] = _overlaps(ranked, [b for b in truth if b.name == cls])
+            truth_cls = [b for b in truth if b.name == cls]
+            if ranked:
+                matches.append((*_best_matches(_overlaps(ranked, truth_cls)), len(truth_cls)))
+            else:
+                matches.append(None)
         for threshold in iou_thresholds:
-            aps = [_class_ap(o, threshold) if len(o) else 0.0 for o in overlaps.values()]
-            values.append(float(np.mean(aps)))
+            aps = [_class_ap(*m, threshold) if m else 0.0 for m in matches]
+            values.append(sum(aps) / len(aps))
     return float(np.mean(values))
 
 
