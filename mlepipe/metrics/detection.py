@@ -257,18 +257,20 @@ def map_boxes_coco(
     classes = sorted({g[0] for image in gts for g in image})
     if not classes:
         raise MetricInputError("the answers hold no box at all")
+    # per class, per image (in image order): (truths, detections); images without either skipped
+    by_class: dict[int, dict[int, tuple[list, list]]] = {c: {} for c in classes}
+    for image, (image_gts, image_dts) in enumerate(zip(gts, dts, strict=True)):
+        for c, i, box in image_gts:
+            by_class[c].setdefault(image, ([], []))[0].append((i, box))
+        for c, i, s, box in image_dts:
+            if c in by_class:
+                by_class[c].setdefault(image, ([], []))[1].append((i, s, box))
     curves = []
     for cls in classes:
         images = [
-            _coco_image(
-                [(i, box) for c, i, box in image_gts if c == cls],
-                [(i, s, box) for c, i, s, box in image_dts if c == cls],
-                iou_threshold,
-                max_detections,
-            )
-            for image_gts, image_dts in zip(gts, dts, strict=True)
+            _coco_image(g, d, iou_threshold, max_detections)
+            for _, (g, d) in sorted(by_class[cls].items())
         ]
-        images = [e for e in images if e is not None]
         q = _coco_precisions(images) if images else None
         if q is not None:
             curves.append(q)
@@ -368,7 +370,7 @@ def _voc_average_precision(hits: list[bool], n_truth: int) -> float:
         tp += hit
         recalls.append(tp / n_truth)
         precisions.append(tp / i)
-    area, envelope, later_recall = 0.0, 0.0, None
+    area, envelope = 0.0, 0.0
     # walk from the lowest-ranked detection up, keeping the best precision seen so far
     for k in range(len(hits) - 1, -1, -1):
         envelope = max(envelope, precisions[k])
