@@ -6,6 +6,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein as _Levenshtein
+from rapidfuzz.process import cpdist
 
 from mlepipe.metrics.core import MetricInputError, is_missing, register, same_length
 
@@ -51,11 +52,19 @@ def levenshtein_mean(y_true: Sequence[Any], y_pred: Sequence[Any], *, missing: s
     """Mean edit distance between strings (bms-molecular-translation, billion-word-imputation).
     A missing cell counts as the string `missing` (MLE-bench's bms grader reads it as "nan")."""
     n = same_length(y_true, y_pred)
+    # rapidfuzz pairs the two lists in C++: a Python loop of distance() calls cost ~6x more.
+    distances = cpdist(
+        _texts(y_true, missing), _texts(y_pred, missing), scorer=_Levenshtein.distance
+    )
+    return float(distances.sum()) / n
 
-    def text(value: Any) -> str:
-        return missing if is_missing(value) else str(value)
 
-    return sum(levenshtein(text(t), text(p)) for t, p in zip(y_true, y_pred, strict=True)) / n
+def _texts(values: Sequence[Any], missing: str) -> list[str]:
+    """The cells as strings, missing ones (None, NaN, pandas.NA) as `missing`."""
+    return [
+        v if type(v) is str else missing if is_missing(v) else str(v)  # noqa: E721 (speed)
+        for v in values
+    ]
 
 
 def _int_sequence(value: Any, what: str) -> list[int]:
