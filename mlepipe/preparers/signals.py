@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
+from mlepipe.prepare import PreparationError, safe_extract
 
 # Rows written per block when a large table is written in an order of our choosing.
 WRITE_BLOCK_ROWS = 500_000
@@ -123,19 +122,8 @@ def copy_tree(src: Path, dst: Path) -> None:
 
 
 def extract_zip(archive: Path, dest: Path) -> None:
-    """Extracts a zip into `dest`, refusing members that would land outside it."""
-    dest = Path(dest).resolve()
-    try:
-        with zipfile.ZipFile(require(archive)) as zf:
-            for member in zf.infolist():
-                target = (dest / member.filename).resolve()
-                if target != dest and dest not in target.parents:
-                    raise PreparationError(f"{archive}: member {member.filename!r} escapes {dest}")
-            zf.extractall(dest)
-    except zipfile.BadZipFile:
-        raise PreparationError(
-            f"{archive} is not a valid zip; delete the download and fetch it again"
-        ) from None
+    """Extracts a zip of the download into `dest`, refusing members that would land outside it."""
+    safe_extract(require(archive), Path(dest))
 
 
 def extract_7z(archive: Path, dest: Path) -> None:
