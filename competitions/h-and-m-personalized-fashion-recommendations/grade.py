@@ -11,6 +11,7 @@ one (`0706016001`). Without this, a submission in the sample's format would scor
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from mlepipe.grading import GradingSpec, InvalidSubmission, align
@@ -37,6 +38,11 @@ def normalise(cell) -> str:
     return " ".join(_article(t) for t in str(cell).split(" "))
 
 
+def _is_in(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    """values.isin(pool) by hashing (pandas' isin on Arrow strings is ~20x slower)."""
+    return pd.Index(pool.unique()).get_indexer(values) >= 0
+
+
 def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> None:
     _check_columns(submission)
     align(submission, sample, GradingSpec.of(competition), targets=[TARGET])
@@ -46,14 +52,14 @@ def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float
     _check_columns(submission)
     spec = GradingSpec.of(competition)
     ids = submission[ID].astype(str)
-    wanted = pd.Index(answers[ID].astype(str))
-    absent = wanted[~wanted.isin(ids)]
+    wanted = answers[ID].astype(str)
+    absent = wanted[~_is_in(wanted, ids)]
     if len(absent):
         raise InvalidSubmission(
-            f"{len(absent)} customer(s) of the test week are missing, e.g. {absent[0]!r}; "
+            f"{len(absent)} customer(s) of the test week are missing, e.g. {absent.iloc[0]!r}; "
             "predict for every customer of the sample submission"
         )
-    scored = submission[ids.isin(wanted)]
+    scored = submission[_is_in(ids, wanted)]
     sub, ans = align(scored, answers, spec, targets=[TARGET])
     return get_metric(spec.metric).fn(
         [normalise(v) for v in ans[TARGET]],
