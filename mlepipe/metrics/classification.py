@@ -536,9 +536,24 @@ def label_weighted_lrap(y_true: Any, y_pred: Any) -> float:
     rows = np.flatnonzero(weights > 0)
     if not len(rows):
         raise MetricInputError("lwlrap is undefined: no answer row holds a label")
-    return sklearn_call(
-        skm.label_ranking_average_precision_score,
-        y_true[rows] > 0,
-        y_pred[rows],
-        sample_weight=weights[rows],
+    truth, scores, weights = y_true[rows] > 0, y_pred[rows], weights[rows]
+    if not np.isfinite(scores).all():
+        raise MetricInputError("predictions must be finite numbers")
+    precisions = np.concatenate(
+        [
+            _ranking_precision(truth[i : i + 1024], scores[i : i + 1024])
+            for i in range(0, len(rows), 1024)
+        ]
     )
+    return float(np.sum(precisions * weights) / np.sum(weights))
+
+
+def _ranking_precision(truth: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Per row, what sklearn's label_ranking_average_precision_score averages: over the true
+    labels j, (true labels scored >= j's score) / (labels scored >= j's score). Computed for all
+    rows at once (sklearn ranks row by row, ~0.4 ms each)."""
+    at_least = scores[:, None, :] >= scores[:, :, None]  # [row, j, k]: score k >= score j
+    ranks = at_least.sum(axis=2)
+    true_ranks = (at_least & truth[:, None, :]).sum(axis=2)
+    ratio = np.where(truth, true_ranks / ranks, 0.0)
+    return ratio.sum(axis=1) / truth.sum(axis=1)
