@@ -405,13 +405,13 @@ def f1_micro_label_sets(y_true: Any, y_pred: Any) -> float:
     same_length(y_true, y_pred)
     truth = [set(tokens(v)) for v in y_true]
     vocabulary = set().union(*truth)
-    tp = fp = fn = 0
+    tp = n_pred = n_true = 0
     for t, p in zip(truth, y_pred, strict=True):
-        pred = set(tokens(p)) & vocabulary
-        hits = len(t & pred)
-        tp += hits
-        fp += len(pred) - hits
-        fn += len(t) - hits
+        pred = vocabulary.intersection(tokens(p))
+        tp += len(t & pred)
+        n_pred += len(pred)
+        n_true += len(t)
+    fp, fn = n_pred - tp, n_true - tp
     denominator = 2 * tp + fp + fn
     return 2 * tp / denominator if denominator else 0.0
 

@@ -142,10 +142,10 @@ def labels_array(values: Any, what: str) -> np.ndarray:
 
 def tokens(value: Any) -> list[str]:
     """A whitespace-separated cell (or an already split list) as tokens; empty when missing."""
+    if isinstance(value, str):  # first: by far the most common, and called once per row
+        return value.split()
     if is_missing(value):
         return []
-    if isinstance(value, str):
-        return value.split()
     if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
         return [str(v) for v in value]
     return [str(value)]
