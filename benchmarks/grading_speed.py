@@ -16,19 +16,40 @@ import subprocess
 import sys
 from pathlib import Path
 
-FLOOR = """
-import json, resource, sys, time
-import pyarrow.csv as pv
-sub, ans = sys.argv[1], sys.argv[2]
-t = time.perf_counter()
-pv.read_csv(sub); pv.read_csv(ans)
-dt = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": dt, "peak_mb": peak}))
+# Peak resident memory of this process alone. Not ru_maxrss: Linux carries a parent's peak over
+# fork and exec into the child's figure.
+HWM = """
+def hwm():
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
 """
 
-GRADE = """
-import json, resource, sys, time
+# pyarrow's parallel CSV reader refuses quoted cells that span lines; a file that has them
+# (see multiline_cells) is read with newlines_in_values, which is slower.
+FLOOR = (
+    HWM
+    + """
+import json, sys, time
+import pyarrow.csv as pv, pyarrow.json as pj
+def reader(path, multiline):
+    if path.endswith(".jsonl"):
+        return pj.read_json
+    options = pv.ParseOptions(newlines_in_values=multiline == "1")
+    return lambda p: pv.read_csv(p, parse_options=options)
+sub, ans = sys.argv[1], sys.argv[2]
+read_sub, read_ans = reader(sub, sys.argv[3]), reader(ans, sys.argv[4])
+t = time.perf_counter()
+read_sub(sub); read_ans(ans)
+dt = time.perf_counter() - t
+peak = hwm()
+print(json.dumps({"seconds": dt, "peak_mb": peak}))
+"""
+)
+
+GRADE = (
+    HWM
+    + """
+import json, sys, time
 from pathlib import Path
 from mlepipe.leaderboards import LeaderboardSource
 from mlepipe.registry import Registry
@@ -39,17 +60,39 @@ none = LeaderboardSource.parse("none")
 r = mlepipe.reports.grade_submission(Path(sys.argv[1]), comp, Path(sys.argv[2]), none)
 dt = time.perf_counter() - t
 assert r.valid_submission, r.invalid_reason
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = hwm()
 print(json.dumps({"seconds": dt, "peak_mb": peak, "score": r.score}))
 """
+)
 
-BASE = """
-import json, resource, sys
+BASE = (
+    HWM
+    + """
+import json, sys
 if sys.argv[1] == "grade":
     import mlepipe.metrics, mlepipe.reports
-import pyarrow.csv
-print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+import pyarrow.csv, pyarrow.json
+print(json.dumps({"peak_mb": hwm()}))
 """
+)
+
+
+def multiline_cells(path: Path) -> str:
+    """ "1" when pyarrow's default CSV reader refuses the file for cells spanning lines."""
+    import pyarrow as pa
+    import pyarrow.csv as pv
+
+    if path.suffix != ".csv":
+        return "0"
+    try:
+        pv.read_csv(path)
+        return "0"
+    except pa.ArrowInvalid:
+        return "1"
+
+
+def floor_args(sub: Path, answers: Path) -> list[str]:
+    return [str(sub), str(answers), multiline_cells(sub), multiline_cells(answers)]
 
 
 def run(code: str, *args: str) -> dict:
@@ -94,7 +137,7 @@ def main() -> None:
         sub = comp.sample_submission_path(args.data_dir) if args.sample else answers
         size = (sub.stat().st_size + answers.stat().st_size) / 1e6
         rows = sum(1 for _ in answers.open("rb")) - 1
-        floor = best(FLOOR, [str(sub), str(answers)], args.repeat)
+        floor = best(FLOOR, floor_args(sub, answers), args.repeat)
         grade = best(GRADE, [str(sub), str(args.data_dir), cid], args.repeat)
         print(
             f"{cid:48} {rows:9d} {size:7.1f} {floor['seconds']:8.3f} {grade['seconds']:8.3f}"

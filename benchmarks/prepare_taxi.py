@@ -57,6 +57,9 @@ if sys.argv[7] != "yaml":
 raw, public, private = (Path(p) for p in sys.argv[3:6])
 prepare = resolve_preparer(comp.preparation["kind"], comp.id)
 prepare(raw=raw, public=public, private=private, **params)
+# This process's own peak (ru_maxrss would include the parent's, carried over fork and exec).
+with open("/proc/self/status") as f:
+    print(next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:")))
 """
 
 
@@ -103,24 +106,23 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
             writer.close()
 
 
-def run_preparation(raw: Path, out: Path, chunksize: str = "yaml", block: str = "yaml") -> float:
+def run_preparation(
+    raw: Path, out: Path, chunksize: str = "yaml", block: str = "yaml"
+) -> tuple[float, int]:
+    """Prepares in a child process; returns its wall seconds and peak resident bytes."""
     public, private = out / "public", out / "private"
     public.mkdir(parents=True)
     private.mkdir(parents=True)
     started = time.perf_counter()
     args = [str(REPO), COMPETITION, str(raw), str(public), str(private), chunksize, block]
-    subprocess.run([sys.executable, "-c", CHILD, *args], check=True)
-    return time.perf_counter() - started
+    child = [sys.executable, "-c", CHILD, *args]
+    done = subprocess.run(child, check=True, stdout=subprocess.PIPE, text=True)
+    return time.perf_counter() - started, int(done.stdout.split()[-1])
 
 
 def child_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def peak_child_rss() -> int:
-    """Largest resident set of any finished child so far, in bytes (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -143,11 +145,9 @@ def measure(rows: int, work: Path, chunksize: str, block: str) -> dict[str, floa
     (raw / "GCP-Coupons-Instructions.rtf").write_text("{\\rtf1 coupons}\n")
     size = (raw / "train.csv").stat().st_size
     print(f"generated {rows:,} rows ({size / 1e9:.2f} GB) in {time.perf_counter() - started:.0f}s")
-    before, cpu_before = peak_child_rss(), child_cpu_seconds()
-    seconds = run_preparation(raw, work / f"chunked-{rows}", chunksize, block)
-    peak, cpu = peak_child_rss(), child_cpu_seconds() - cpu_before
-    if peak <= before and before:
-        print("note: an earlier, larger child set the peak; this run's figure is a bound")
+    cpu_before = child_cpu_seconds()
+    seconds, peak = run_preparation(raw, work / f"chunked-{rows}", chunksize, block)
+    cpu = child_cpu_seconds() - cpu_before
     return {"rows": rows, "csv_bytes": size, "seconds": seconds, "cpu_seconds": cpu,
             "peak_rss": peak}  # fmt: skip
 
@@ -174,7 +174,6 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         runs = []
         if args.fit and args.rows < FULL_ROWS:
-            # The smaller size first: the peak reported is that of the largest child so far.
             runs.append(measure(args.rows // 2, work, args.chunksize, args.block))
             report(runs[-1])
         runs.append(measure(args.rows, work, args.chunksize, args.block))
