@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_float_dtype, is_integer_dtype
 
 from mlepipe.registry import Competition
 
@@ -190,12 +191,17 @@ def align(
 
 def _check_cells(sub: pd.DataFrame, targets: list[str], spec: GradingSpec) -> pd.DataFrame:
     if spec.prediction in ("number", "probability"):
-        sub = sub.copy()
+        converted = {}
         for col in targets:
-            values = pd.to_numeric(sub[col], errors="coerce")
-            bad = sub[col][values.isna() & sub[col].notna()]
-            if len(bad):
-                raise InvalidSubmission(f"column '{col}' has non-numeric value(s) {_examples(bad)}")
+            values = sub[col]
+            # columns pandas already read as numbers need no conversion (nor a copy)
+            if not (is_float_dtype(values) or is_integer_dtype(values)):
+                values = converted[col] = pd.to_numeric(sub[col], errors="coerce")
+                bad = sub[col][values.isna() & sub[col].notna()]
+                if len(bad):
+                    raise InvalidSubmission(
+                        f"column '{col}' has non-numeric value(s) {_examples(bad)}"
+                    )
             if values.isna().any():
                 raise InvalidSubmission(
                     f"column '{col}' has {int(values.isna().sum())} empty/NaN cell(s)"
@@ -208,7 +214,8 @@ def _check_cells(sub: pd.DataFrame, targets: list[str], spec: GradingSpec) -> pd
                     f"column '{col}' must hold probabilities in [0, 1]; "
                     f"found {arr.min()}..{arr.max()}"
                 )
-            sub[col] = values
+        if converted:
+            sub = sub.assign(**converted)
         if spec.rows_sum_to_one:
             sums = sub[targets].to_numpy(dtype=float).sum(axis=1)
             off = np.abs(sums - 1.0) > spec.sum_tolerance
