@@ -65,46 +65,49 @@ class IdShifter:
         if ints and max(map(abs, ints)) + copies * self.step >= 2**63:
             self.ranks = {v: i for i, v in enumerate(sorted(ints))}
 
-    def __call__(self, values: pd.Series, copy: int) -> pd.Series:
+    def __call__(self, values: pd.Series, copies: int) -> pd.Series:
+        """`values` (one copy's ids) repeated `copies` times, each copy with its own ids."""
+        n = len(values)
+        copy = np.repeat(np.arange(copies, dtype=np.int64), n)
         if pd.api.types.is_integer_dtype(values):
-            if self.ranks is None:
-                return values + copy * self.step
-            ranked = values.map(self.ranks)
-            if ranked.isna().any():
-                raise ValueError("an integer id of the submission is not among the answers' ids")
-            return ranked.astype("int64") + copy * len(self.ranks)
-        if copy == 0:
-            return values
-        shift = copy * self.step
-        text = values.astype(str)
-        has_number = text.str.contains(FIRST_NUMBER)
-        shifted = text.str.replace(
-            FIRST_NUMBER, lambda m: str(int(m.group()) + shift), n=1, regex=True
+            if self.ranks is not None:
+                ranked = values.map(self.ranks)
+                if ranked.isna().any():
+                    raise ValueError("an integer id of the submission is not among the answers'")
+                return pd.Series(
+                    np.tile(ranked.to_numpy(np.int64), copies) + copy * len(self.ranks)
+                )
+            return pd.Series(np.tile(values.to_numpy(np.int64), copies) + copy * self.step)
+        # split each id once into text before its first number, the number, and the rest
+        parts = values.astype(str).str.extract(r"^(\D*)(\d+)(.*)$")
+        has_number = np.tile(parts[1].notna().to_numpy(), copies)
+        original = np.tile(values.astype(str).to_numpy(object), copies)
+        head, tail = (np.tile(parts[i].fillna("").to_numpy(object), copies) for i in (0, 2))
+        number = np.tile(
+            np.array([int(v) if isinstance(v, str) else 0 for v in parts[1]], object), copies
         )
-        return shifted.where(has_number, f"c{copy}_" + text)
+        shifted = pd.Series(head + (number + copy.astype(object) * self.step).astype(str) + tail)
+        prefixed = pd.Series("c" + copy.astype(str).astype(object) + "_" + original)
+        out = shifted.where(has_number, prefixed)
+        return out.where(copy > 0, pd.Series(original))
 
 
 def tile_frame(frame: pd.DataFrame, copies: int, id_columns, shift: IdShifter) -> pd.DataFrame:
-    parts = []
-    for copy in range(copies):
-        part = frame.copy()
-        for col in id_columns:
-            if col in part.columns:
-                part[col] = shift(part[col], copy)
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    tiled = frame.iloc[np.tile(np.arange(len(frame)), copies)].reset_index(drop=True)
+    for col in id_columns:
+        if col in frame.columns:
+            tiled[col] = shift(frame[col], copies).to_numpy()
+    return tiled
 
 
 def tile_records(records: list[dict], copies: int, id_columns, shift: IdShifter) -> list[dict]:
-    out = []
-    for copy in range(copies):
-        for rec in records:
-            rec = dict(rec)
-            for col in id_columns:
-                if col in rec:
-                    rec[col] = shift(pd.Series([rec[col]]), copy).iloc[0]
-            out.append(rec)
-    return out
+    tiled = [dict(rec) for _ in range(copies) for rec in records]
+    for col in id_columns:
+        if all(col in rec for rec in records):
+            ids = shift(pd.Series([r[col] for r in records]), copies)
+            for rec, value in zip(tiled, ids, strict=True):
+                rec[col] = value
+    return tiled
 
 
 def write_scaled(comp, fixture_data: Path, scaled_data: Path, target_rows: int) -> dict:
