@@ -8,9 +8,11 @@ two sizes with `--fit`).
 
     python benchmarks/prepare_taxi.py --rows 5000000 --fit
     python benchmarks/prepare_taxi.py --rows 200000 --verify   # chunked == in-memory output
+    python benchmarks/prepare_taxi.py --rows 4000000 --fit --whole-table
 
 `--verify` prepares a second time with the whole table in memory (no chunks) and checks that
-every output file is byte-identical.
+every output file is byte-identical. `--whole-table` also runs, at each size, the reference
+approach (the whole table in one pandas frame, as MLE-bench's script does) for comparison.
 """
 
 from __future__ import annotations
@@ -62,6 +64,26 @@ with open("/proc/self/status") as f:
     print(next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:")))
 """
 
+# The reference for --whole-table: the approach MLE-bench's own script takes (written here from
+# its description): the whole table read with pandas' defaults, split as one frame with
+# scikit-learn, written, and train/test keys checked disjoint as Python sets.
+# argv: raw public private
+WHOLE_TABLE = """
+import sys
+from pathlib import Path
+import pandas as pd
+from sklearn.model_selection import train_test_split
+raw, public, private = (Path(p) for p in sys.argv[1:4])
+table = pd.read_csv(raw / "train.csv")
+train, test = train_test_split(table, test_size=9914, random_state=0)
+train.to_csv(public / "labels.csv", index=False)
+test.drop(columns=["fare_amount"]).to_csv(public / "test.csv", index=False)
+test.to_csv(private / "test.csv", index=False)
+assert set(train["key"]).isdisjoint(set(test["key"]))
+with open("/proc/self/status") as f:
+    print(next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:")))
+"""
+
 
 def generate(path: Path, rows: int, seed: int = 0) -> None:
     """A train.csv laid out like Kaggle's (same columns, types and value formats)."""
@@ -107,15 +129,19 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
 
 
 def run_preparation(
-    raw: Path, out: Path, chunksize: str = "yaml", block: str = "yaml"
+    raw: Path, out: Path, chunksize: str = "yaml", block: str = "yaml", whole_table: bool = False
 ) -> tuple[float, int]:
-    """Prepares in a child process; returns its wall seconds and peak resident bytes."""
+    """Prepares in a child process (ours, or the whole-table reference); returns its wall
+    seconds and peak resident bytes."""
     public, private = out / "public", out / "private"
     public.mkdir(parents=True)
     private.mkdir(parents=True)
     started = time.perf_counter()
-    args = [str(REPO), COMPETITION, str(raw), str(public), str(private), chunksize, block]
-    child = [sys.executable, "-c", CHILD, *args]
+    if whole_table:
+        child = [sys.executable, "-c", WHOLE_TABLE, str(raw), str(public), str(private)]
+    else:
+        args = [str(REPO), COMPETITION, str(raw), str(public), str(private), chunksize, block]
+        child = [sys.executable, "-c", CHILD, *args]
     done = subprocess.run(child, check=True, stdout=subprocess.PIPE, text=True)
     return time.perf_counter() - started, int(done.stdout.split()[-1])
 
@@ -137,7 +163,9 @@ def digests(folder: Path) -> dict[str, str]:
     return out
 
 
-def measure(rows: int, work: Path, chunksize: str, block: str) -> dict[str, float]:
+def measure(
+    rows: int, work: Path, chunksize: str, block: str, whole_table: bool = False
+) -> dict[str, float]:
     raw = work / f"raw-{rows}"
     raw.mkdir()
     started = time.perf_counter()
@@ -148,15 +176,26 @@ def measure(rows: int, work: Path, chunksize: str, block: str) -> dict[str, floa
     cpu_before = child_cpu_seconds()
     seconds, peak = run_preparation(raw, work / f"chunked-{rows}", chunksize, block)
     cpu = child_cpu_seconds() - cpu_before
-    return {"rows": rows, "csv_bytes": size, "seconds": seconds, "cpu_seconds": cpu,
-            "peak_rss": peak}  # fmt: skip
+    result = {"rows": rows, "csv_bytes": size, "seconds": seconds, "cpu_seconds": cpu,
+              "peak_rss": peak}  # fmt: skip
+    if whole_table:
+        seconds, peak = run_preparation(raw, work / f"whole-{rows}", whole_table=True)
+        result["whole_table"] = {"seconds": seconds, "peak_rss": peak}
+    return result
 
 
-def report(m: dict[str, float]) -> None:
+def report(m: dict) -> None:
     print(
         f"rows {m['rows']:,}: wall {m['seconds']:.1f}s (CPU {m['cpu_seconds']:.1f}s), "
         f"peak RSS {m['peak_rss'] / 1024**3:.2f} GiB = {m['peak_rss'] / BUDGET_BYTES:.1%} of 24 GiB"
     )
+    if "whole_table" in m:
+        ref = m["whole_table"]
+        print(
+            f"  whole-table reference: wall {ref['seconds']:.1f}s, peak RSS "
+            f"{ref['peak_rss'] / 1024**3:.2f} GiB; ours/reference: memory "
+            f"{m['peak_rss'] / ref['peak_rss']:.2f}, time {m['seconds'] / ref['seconds']:.2f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,15 +207,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--chunksize", default="yaml", help="rows per read chunk (default: yaml)")
     parser.add_argument("--block", default="yaml", help="rows per written block (default: module)")
+    parser.add_argument(
+        "--whole-table",
+        action="store_true",
+        help="also run the whole-table reference (MLE-bench's approach) at each size",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(dir=args.dir, prefix="prepare-taxi-") as tmp:
         work = Path(tmp)
         runs = []
         if args.fit and args.rows < FULL_ROWS:
-            runs.append(measure(args.rows // 2, work, args.chunksize, args.block))
+            runs.append(measure(args.rows // 2, work, args.chunksize, args.block, args.whole_table))
             report(runs[-1])
-        runs.append(measure(args.rows, work, args.chunksize, args.block))
+        runs.append(measure(args.rows, work, args.chunksize, args.block, args.whole_table))
         report(runs[-1])
         result: dict[str, object] = {"runs": runs}
 
@@ -196,6 +240,14 @@ def main(argv: list[str] | None = None) -> int:
                 f" GiB = {est['peak_rss'] / BUDGET_BYTES:.0%} of 24 GiB"
             )
             result["extrapolated"] = {"rows": FULL_ROWS, **est}
+            if len(runs) == 2 and "whole_table" in b:
+                ra, rb = a["whole_table"]["peak_rss"], b["whole_table"]["peak_rss"]
+                ref_peak = rb + (rb - ra) * step
+                print(
+                    f"whole-table reference extrapolated: peak RSS {ref_peak / 1024**3:.1f} GiB"
+                    f" = {ref_peak / BUDGET_BYTES:.0%} of 24 GiB"
+                )
+                result["extrapolated"]["whole_table_peak_rss"] = ref_peak
 
         if args.verify:
             rows = runs[-1]["rows"]
