@@ -19,6 +19,8 @@ TARGET = "after"
 
 
 def as_text(values: pd.Series) -> np.ndarray:
+    if isinstance(values.dtype, pd.StringDtype):  # already text: no per-cell str() needed
+        return values.fillna("nan").to_numpy(dtype=object)
     return values.astype(object).where(values.notna(), "nan").map(str).to_numpy(dtype=object)
 
 
