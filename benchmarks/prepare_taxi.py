@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+from grading_speed import HWM
 
 REPO = Path(__file__).resolve().parents[1]
 COMPETITION = "new-york-city-taxi-fare-prediction"
@@ -39,9 +40,18 @@ BUDGET_BYTES = 24 * 1024**3
 GENERATE_BLOCK = 1_000_000
 FIGURES = ("seconds", "cpu_seconds", "peak_rss")
 
+# Ends both child scripts: prints the child's own peak resident bytes (see grading_speed.HWM).
+PRINT_PEAK = (
+    HWM
+    + """
+print(round(hwm() * 1024 * 1024))
+"""
+)
+
 # Runs the preparation declared in competition.yaml.
 # argv: repo competition raw public private chunksize ("yaml", "none" or rows) block-rows
-CHILD = """
+CHILD = (
+    """
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
@@ -59,16 +69,16 @@ if sys.argv[7] != "yaml":
 raw, public, private = (Path(p) for p in sys.argv[3:6])
 prepare = resolve_preparer(comp.preparation["kind"], comp.id)
 prepare(raw=raw, public=public, private=private, **params)
-# This process's own peak (ru_maxrss would include the parent's, carried over fork and exec).
-with open("/proc/self/status") as f:
-    print(next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:")))
 """
+    + PRINT_PEAK
+)
 
 # The reference for --whole-table: the approach MLE-bench's own script takes (written here from
 # its description): the whole table read with pandas' defaults, split as one frame with
 # scikit-learn, written, and train/test keys checked disjoint as Python sets.
 # argv: raw public private
-WHOLE_TABLE = """
+WHOLE_TABLE = (
+    """
 import sys
 from pathlib import Path
 import pandas as pd
@@ -80,9 +90,9 @@ train.to_csv(public / "labels.csv", index=False)
 test.drop(columns=["fare_amount"]).to_csv(public / "test.csv", index=False)
 test.to_csv(private / "test.csv", index=False)
 assert set(train["key"]).isdisjoint(set(test["key"]))
-with open("/proc/self/status") as f:
-    print(next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:")))
 """
+    + PRINT_PEAK
+)
 
 
 def generate(path: Path, rows: int, seed: int = 0) -> None:

@@ -8,6 +8,7 @@ missing cell means no object.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -235,41 +236,28 @@ def map_boxes_coco(
     same_length(y_true, y_pred)
     if not 0 <= first_predicted_row < max(len(y_pred), 1):
         raise MetricInputError(f"first_predicted_row {first_predicted_row} is out of range")
-    gts: list[list[tuple[int, int, list[float]]]] = []  # per image: (class, id, box)
-    dts: list[list[tuple[int, int, float, list[float]]]] = []
+    # per class, per image (rows in order): (truths as (id, box), detections as (id, score, box))
+    by_class: dict[int, dict[int, tuple[list, list]]] = defaultdict(dict)
     next_gt, next_dt = 0, 1  # predicted id 0 is given to the first box of first_predicted_row
     for row, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
-        image_gts = []
         for obj in _objects(t, 5, f"answer {row}"):
             values = _numbers(obj, f"answer {row}")
-            image_gts.append((int(values[0]), next_gt, values[1:]))
+            by_class[int(values[0])].setdefault(row, ([], []))[0].append((next_gt, values[1:]))
             next_gt += 1
-        gts.append(image_gts)
-        image_dts = []
         for j, obj in enumerate(_objects(p, 6, f"prediction {row}")):
             values = _numbers(obj, f"prediction {row}")
-            if row == first_predicted_row and j == 0:
-                image_dts.append((int(values[0]), 0, values[1], values[2:]))
-            else:
-                image_dts.append((int(values[0]), next_dt, values[1], values[2:]))
-                next_dt += 1
-        dts.append(image_dts)
-    classes = sorted({g[0] for image in gts for g in image})
+            dt_id = 0 if (row == first_predicted_row and j == 0) else next_dt
+            next_dt += dt_id != 0
+            detection = (dt_id, values[1], values[2:])
+            by_class[int(values[0])].setdefault(row, ([], []))[1].append(detection)
+    # classes only predicted are ignored, as pycocotools evaluates the answers' categories
+    classes = sorted(c for c, images in by_class.items() if any(g for g, _ in images.values()))
     if not classes:
         raise MetricInputError("the answers hold no box at all")
-    # per class, per image (in image order): (truths, detections); images without either skipped
-    by_class: dict[int, dict[int, tuple[list, list]]] = {c: {} for c in classes}
-    for image, (image_gts, image_dts) in enumerate(zip(gts, dts, strict=True)):
-        for c, i, box in image_gts:
-            by_class[c].setdefault(image, ([], []))[0].append((i, box))
-        for c, i, s, box in image_dts:
-            if c in by_class:
-                by_class[c].setdefault(image, ([], []))[1].append((i, s, box))
     curves = []
     for cls in classes:
         images = [
-            _coco_image(g, d, iou_threshold, max_detections)
-            for _, (g, d) in sorted(by_class[cls].items())
+            _coco_image(g, d, iou_threshold, max_detections) for g, d in by_class[cls].values()
         ]
         q = _coco_precisions(images) if images else None
         if q is not None:
