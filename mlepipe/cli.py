@@ -142,6 +142,19 @@ def cmd_grade(args) -> int:
     return EXIT_OK
 
 
+def cmd_grade_run(args) -> int:
+    """Grades a finished run directory into a grade record (used by the pipeline)."""
+    from mlepipe.leaderboards import LeaderboardSource
+    from mlepipe.reports import grade_run, write_json
+
+    grade = grade_run(
+        Path(args.run_dir), _registry().get(args.competition), Path(args.data_dir),
+        LeaderboardSource.parse(args.leaderboards),
+    )  # fmt: skip
+    write_json(grade, Path(args.output))
+    return EXIT_OK
+
+
 def cmd_thresholds(args) -> int:
     from mlepipe.medals import thresholds_from_leaderboard
 
@@ -206,6 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="leaderboard directory, thresholds .csv, 'kaggle' or 'none'",
     )
     sp.set_defaults(func=cmd_grade)
+
+    sp = sub.add_parser("grade-run", help="grade a finished run directory into a grade record")
+    sp.add_argument("--run-dir", required=True)
+    sp.add_argument("--competition", required=True)
+    data_dir_arg(sp)
+    sp.add_argument("--leaderboards", default="none", help="as for grade-sample")
+    sp.add_argument("--output", required=True)
+    sp.set_defaults(func=cmd_grade_run)
 
     sp = sub.add_parser("thresholds", help="medal thresholds of a leaderboard CSV, as JSON")
     sp.add_argument("leaderboard")

@@ -145,3 +145,29 @@ def write_json(data: Any, path: Path) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
     tmp.replace(path)
+
+
+def grade_run(
+    run_dir: Path, competition: Competition, data_dir: Path, leaderboards: LeaderboardSource
+) -> dict[str, Any]:
+    """The grade record of a finished run: MLE-bench's report fields plus the run's identity and
+    status. Reads only `run.json` and the extracted `submission.csv` of the run directory."""
+    run = json.loads((Path(run_dir) / "run.json").read_text())
+    submission = Path(run_dir) / "submission.csv"
+    if run["submission"]["accepted"]:
+        report = grade_submission(submission, competition, data_dir, leaderboards)
+    else:
+        reason = run["submission"]["rejected_reason"]
+        if run["status"] in ("timeout", "oom", "crashed", "harness-error"):
+            reason = f"{reason} (run status: {run['status']})"
+        report = build_report(
+            competition, submission, None, False, reason, leaderboards.thresholds(competition)
+        )
+    out = report.to_dict()
+    out.update(
+        agent=run["agent"], agent_version=run["agent_version"], hardware=run["hardware"],
+        seed=run["seed"], run_status=run["status"], runner=run.get("runner"),
+        sandboxed=run.get("runner") == "bubblewrap", wall_seconds=run.get("wall_seconds"),
+        splits=list(competition.splits),
+    )  # fmt: skip
+    return out

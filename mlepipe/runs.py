@@ -328,35 +328,6 @@ def _status(r: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-# Grading a run
-
-
-def grade_run(run_dir: Path, competition: Competition, data_dir: Path, leaderboards) -> dict:
-    """The grade record of a run: MLE-bench's report fields plus the run's identity and status."""
-    from mlepipe.reports import build_report, grade_submission
-
-    run = json.loads((Path(run_dir) / "run.json").read_text())
-    submission = Path(run_dir) / "submission.csv"
-    if run["submission"]["accepted"]:
-        report = grade_submission(submission, competition, data_dir, leaderboards)
-    else:
-        reason = run["submission"]["rejected_reason"]
-        if run["status"] in ("timeout", "oom", "crashed", "harness-error"):
-            reason = f"{reason} (run status: {run['status']})"
-        report = build_report(
-            competition, submission, None, False, reason, leaderboards.thresholds(competition)
-        )
-    out = report.to_dict()
-    out.update(
-        agent=run["agent"], agent_version=run["agent_version"], hardware=run["hardware"],
-        seed=run["seed"], run_status=run["status"], runner=run.get("runner"),
-        sandboxed=run.get("runner") == "bubblewrap", wall_seconds=run.get("wall_seconds"),
-        splits=list(competition.splits),
-    )  # fmt: skip
-    return out
-
-
-# ------------------------------------------------------------------------------------------------
 # CLI (used by the Snakemake rules)
 
 
@@ -387,18 +358,6 @@ def cmd_run_agent(args) -> int:
     return 0
 
 
-def cmd_grade_run(args) -> int:
-    from mlepipe.leaderboards import LeaderboardSource
-    from mlepipe.reports import write_json
-
-    grade = grade_run(
-        Path(args.run_dir), Registry().get(args.competition), Path(args.data_dir),
-        LeaderboardSource.parse(args.leaderboards),
-    )  # fmt: skip
-    write_json(grade, Path(args.output))
-    return 0
-
-
 def add_commands(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("run-agent", help="run one agent on one competition in a sandbox")
     sp.add_argument("--agent", required=True)
@@ -413,11 +372,3 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--submission-cap-mb", type=int, default=DEFAULT_SUBMISSION_CAP_MB)
     sp.add_argument("--agent-version", help="recorded by the pipeline; not used otherwise")
     sp.set_defaults(func=cmd_run_agent)
-
-    sp = sub.add_parser("grade-run", help="grade a finished run directory")
-    sp.add_argument("--run-dir", required=True)
-    sp.add_argument("--competition", required=True)
-    sp.add_argument("--data-dir", required=True)
-    sp.add_argument("--leaderboards", default="none")
-    sp.add_argument("--output", required=True)
-    sp.set_defaults(func=cmd_grade_run)
