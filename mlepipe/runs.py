@@ -8,6 +8,9 @@ Run directory (`<results>/runs/<agent>/<hardware>/<competition>/<seed>/`):
   submission.csv   the submission after safe extraction (absent if none or rejected)
   run.json         written last: timing, exit status, limits, sandbox, Slurm job, submission status
 
+With `sandbox: none` the agent is told the host paths of these folders (and of the public data)
+instead of the sandbox's, through one `sandbox.AgentView`; its code stays the same.
+
 Whatever the agent does, the harness finishes by writing run.json; only a broken harness fails the
 pipeline job. Nothing in the run directory is followed outside it (symlinks are never followed).
 """
@@ -19,6 +22,7 @@ import fcntl
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import stat
@@ -35,6 +39,9 @@ DATA_MOUNT = "/home/data"
 SUBMISSION_MOUNT = "/home/submission"
 LOGS_MOUNT = "/home/logs"
 CODE_MOUNT = "/home/code"
+INSTRUCTIONS_MOUNT = "/home/instructions.md"
+VALIDATE_MOUNT = "/home/validate"
+HOME_DIR = "/home"  # the agent's working directory
 MLEPIPE_MOUNT = "/opt/mlepipe"  # the package and competition definitions, read-only
 DEFAULT_SUBMISSION_CAP_MB = 1024
 
@@ -152,20 +159,24 @@ exec python -m mlepipe validate "${{1:-{submission}/submission.csv}}" {competiti
 """
 
 
-def _write_home(home: Path, competition: Competition, hw: dict[str, Any]) -> None:
+def _write_home(home: Path, competition: Competition, hw: dict[str, Any], at) -> None:
+    """instructions.md and the validator, naming each path as the agent finds it (``at``)."""
     home.mkdir(parents=True)
     gpus = hw.get("gpus") or 0
     text = INSTRUCTIONS.format(
-        data=DATA_MOUNT, submission=SUBMISSION_MOUNT, code=CODE_MOUNT, logs=LOGS_MOUNT,
-        validate="/home/validate", time_limit=int(hw["time_limit_seconds"]),
-        cpus=hw.get("cpus") or "all", memory=f"{hw['memory_mb']} MB" if hw.get("memory_mb")
-        else "no fixed amount", gpus=f"{gpus} GPU(s)" if gpus else "no GPU",
+        data=at(DATA_MOUNT), submission=at(SUBMISSION_MOUNT), code=at(CODE_MOUNT),
+        logs=at(LOGS_MOUNT), validate=at(VALIDATE_MOUNT),
+        time_limit=int(hw["time_limit_seconds"]), cpus=hw.get("cpus") or "all",
+        memory=f"{hw['memory_mb']} MB" if hw.get("memory_mb") else "no fixed amount",
+        gpus=f"{gpus} GPU(s)" if gpus else "no GPU",
     )  # fmt: skip
     (home / "instructions.md").write_text(text)
     script = home / "validate"
     script.write_text(
         VALIDATE_SCRIPT.format(
-            submission=SUBMISSION_MOUNT, competition=competition.id, data=DATA_MOUNT
+            submission=shlex.quote(at(SUBMISSION_MOUNT)),
+            competition=shlex.quote(competition.id),
+            data=shlex.quote(at(DATA_MOUNT)),
         )
     )
     script.chmod(0o755)
@@ -217,13 +228,12 @@ def _run_agent_locked(
         shutil.rmtree(run_dir)
     for sub in ("submission", "logs", "code"):
         (run_dir / sub).mkdir(parents=True)
-    _write_home(run_dir / "home", competition, hw)
 
     public = competition.public_dir(data_dir).resolve()
     mounts = [
         sb.Mount(public, DATA_MOUNT),
-        sb.Mount(run_dir / "home" / "instructions.md", "/home/instructions.md"),
-        sb.Mount(run_dir / "home" / "validate", "/home/validate"),
+        sb.Mount(run_dir / "home" / "instructions.md", INSTRUCTIONS_MOUNT),
+        sb.Mount(run_dir / "home" / "validate", VALIDATE_MOUNT),
         sb.Mount(run_dir / "submission", SUBMISSION_MOUNT, writable=True),
         sb.Mount(run_dir / "logs", LOGS_MOUNT, writable=True),
         sb.Mount(run_dir / "code", CODE_MOUNT, writable=True),
@@ -232,13 +242,24 @@ def _run_agent_locked(
     ]
     if agent.code_dir:
         mounts.append(sb.Mount(agent.code_dir, AGENT_MOUNT))
+    # Every path the agent is given goes through this view: the sandbox's own paths, or under
+    # `sandbox: none` the host paths behind them. /home and /opt/mlepipe are no mounts
+    # (bubblewrap builds them from those below); without a sandbox these folders stand for them.
+    view = sb.AgentView(
+        sandbox, mounts,
+        folders=[sb.Mount(run_dir / "home", HOME_DIR), sb.Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)],
+    )  # fmt: skip
+    at = view.path
+    _write_home(run_dir / "home", competition, hw, at)
 
     env = {
-        "DATA_DIR": DATA_MOUNT, "SUBMISSION_DIR": SUBMISSION_MOUNT, "LOGS_DIR": LOGS_MOUNT,
-        "CODE_DIR": CODE_MOUNT, "INSTRUCTIONS": "/home/instructions.md",
-        "VALIDATE": "/home/validate", "COMPETITION_ID": competition.id, "SEED": str(seed),
+        "DATA_DIR": at(DATA_MOUNT), "SUBMISSION_DIR": at(SUBMISSION_MOUNT),
+        "LOGS_DIR": at(LOGS_MOUNT), "CODE_DIR": at(CODE_MOUNT),
+        "INSTRUCTIONS": at(INSTRUCTIONS_MOUNT), "VALIDATE": at(VALIDATE_MOUNT),
+        "COMPETITION_ID": competition.id, "SEED": str(seed),
         "TIME_LIMIT_SECONDS": str(int(hw["time_limit_seconds"])),
-        "PYTHONPATH": MLEPIPE_MOUNT, "MLEPIPE_COMPETITIONS_DIR": f"{MLEPIPE_MOUNT}/competitions",
+        "PYTHONPATH": at(MLEPIPE_MOUNT),
+        "MLEPIPE_COMPETITIONS_DIR": at(f"{MLEPIPE_MOUNT}/competitions"),
         "PYTHONHASHSEED": str(seed), "PYTHONUNBUFFERED": "1",
     }  # fmt: skip
     if hw.get("cpus"):
@@ -279,7 +300,8 @@ def _run_agent_locked(
     print(f"run {agent.name}/{hardware_name}/{competition.id}/{seed}: starting", file=sys.stderr)
     try:
         result = sb.run_sandboxed(
-            agent.argv(), mounts=mounts, env=env, limits=limits, workdir="/home",
+            view.argv(agent.argv()), mounts=mounts, env=env, limits=limits,
+            workdir=view.workdir(HOME_DIR),
             stdout=run_dir / "logs" / "agent.stdout", stderr=run_dir / "logs" / "agent.stderr",
             runner=sandbox,
         )  # fmt: skip

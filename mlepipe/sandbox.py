@@ -6,9 +6,12 @@ Two runners:
   cgroup) as uid/gid 1000 with no capabilities. It sees read-only /usr, a minimal /etc, the
   Python environment, a private /tmp and home, and only the mounts it is given; no network.
   The caller's uid is mapped to uid 1000, so writable mounts owned by the caller are writable.
-* ``none``: the process runs directly on the host (no isolation; mounts are not remapped), still
-  under the wall-clock limit and the cgroup limits. Results say ``runner == "none"`` so that
-  reports can mark such runs.
+* ``none``: the process runs directly on the host (no isolation), still under the wall-clock
+  limit and the cgroup limits. There is no mount namespace, so the caller describes the run
+  through an ``AgentView``: every sandbox path the agent is given (command line, environment,
+  working directory, texts) becomes the host path behind its mount, and the same agent works
+  unchanged under both runners. Results say ``runner == "none"`` so that reports can mark
+  such runs.
 
 The harness enforces the wall-clock limit itself and never depends on a TTY or systemd, so it
 behaves the same under Slurm. Output streams go straight to files.
@@ -32,7 +35,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -170,9 +173,10 @@ def run_sandboxed(
 ) -> SandboxResult:
     """Run ``argv`` under ``runner`` until it exits or ``limits.wall_seconds`` pass.
 
-    ``workdir`` is a path inside the sandbox (for runner "none" it is translated through the
-    mounts). ``python_env`` (default: the environment of the running interpreter) is made
-    available read-only so that its ``python`` and console scripts work inside.
+    ``argv``, ``env`` and ``workdir`` are used as given: sandbox paths under bubblewrap, host
+    paths under runner "none" (``AgentView`` turns the one into the other). ``python_env``
+    (default: the environment of the running interpreter) is made available read-only so that
+    its ``python`` and console scripts work inside.
     """
     check_runner(runner)
     if not argv:
@@ -198,11 +202,11 @@ def run_sandboxed(
     }
     run_env = sandbox_env(env, limits, env_prefix, runner)
     if runner == "none":
-        cwd = _host_workdir(workdir, mounts)
+        cwd = _host_folder(workdir)
         enforced["gpus"] = "CUDA_VISIBLE_DEVICES" if limits.gpus else None
         notes.append(
             "runner none: no isolation; the command sees the host file system and "
-            "network, and mounts are not remapped"
+            "network, and is given the host paths behind the mounts"
         )
     else:
         enforced.update(
@@ -688,7 +692,7 @@ def _make_writable_inside(source: Path) -> None:
         source.chmod(st.st_mode | 0o200)  # owner write bit only
 
 
-def host_path(path: str, mounts: list[Mount]) -> Path:
+def host_path(path: str, mounts: Sequence[Mount]) -> Path:
     """The host path that ``path`` inside the sandbox refers to (what runner "none" sees)."""
     inside = PurePosixPath(path)
     for m in sorted(mounts, key=lambda m: -len(PurePosixPath(m.target).parts)):
@@ -698,11 +702,68 @@ def host_path(path: str, mounts: list[Mount]) -> Path:
     return Path(path)
 
 
-def _host_workdir(workdir: str, mounts: list[Mount]) -> str:
-    """runner none has no mount namespace: find the host folder behind ``workdir``."""
-    folder = host_path(workdir, mounts)
-    if not folder.is_dir():
+def _host_folder(workdir: str) -> str:
+    """runner none starts the command in a host folder; refuse one that is not there."""
+    if not Path(workdir).is_dir():
         raise SandboxError(
-            f"working directory {workdir} is neither inside a mount nor a folder on this host"
+            f"working directory {workdir} is not a folder on this host (runner none takes host "
+            "paths: AgentView.workdir translates a sandbox path)"
         )
-    return str(folder)
+    return workdir
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """Where an agent finds things, for one runner: the one mapping of sandbox paths.
+
+    Under bubblewrap every path is what it says. Under runner "none" a sandbox path becomes the
+    host path behind the mount that holds it (the deepest one), so one agent, command line and
+    set of instructions work under both runners. ``folders`` are host folders standing for
+    sandbox folders that are no mount themselves but hold mounts (bubblewrap builds /home from
+    the mounts below it); only runner "none" uses them, and bubblewrap never binds them.
+    """
+
+    runner: str
+    mounts: tuple[Mount, ...]
+    folders: tuple[Mount, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mounts", tuple(self.mounts))
+        object.__setattr__(self, "folders", tuple(self.folders))
+
+    @property
+    def translates(self) -> bool:
+        return self.runner == "none"
+
+    def path(self, inside: str) -> str:
+        """The path the agent is given for sandbox path ``inside`` (absolute on the host)."""
+        if not self.translates:
+            return inside
+        return os.path.abspath(host_path(inside, (*self.mounts, *self.folders)))
+
+    def text(self, text: str) -> str:
+        """``text`` with each sandbox path in it translated: whole mount targets only, also
+        inside an argument (``--data=/home/data``, ``sh -c "cd /home/code && ..."``)."""
+        if not self.translates:
+            return text
+        targets = {m.target.rstrip("/") for m in (*self.mounts, *self.folders)}
+        if not targets:
+            return text
+        # Longest first, and never part of a longer name: /home/agentx is not /home/agent.
+        alternatives = "|".join(re.escape(t) for t in sorted(targets, key=len, reverse=True))
+        pattern = rf"(?<![\w./~-])(?:{alternatives})(?![\w.~-])"
+        return re.sub(pattern, lambda m: self.path(m.group(0)), text)
+
+    def argv(self, argv: Sequence[str]) -> list[str]:
+        return [self.text(arg) for arg in argv]
+
+    def workdir(self, inside: str) -> str:
+        """The working directory to give ``run_sandboxed`` for sandbox folder ``inside``."""
+        if not PurePosixPath(inside).is_absolute():
+            raise SandboxError(f"working directory {inside!r} must be an absolute path")
+        folder = self.path(inside)
+        if self.translates and not Path(folder).is_dir():
+            raise SandboxError(
+                f"working directory {inside} is neither inside a mount nor a folder on this host"
+            )
+        return folder

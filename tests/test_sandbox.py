@@ -17,6 +17,7 @@ import pytest
 
 from mlepipe import cgroups
 from mlepipe.sandbox import (
+    AgentView,
     Limits,
     Mount,
     SandboxError,
@@ -401,6 +402,28 @@ def test_runner_none_still_gets_cgroup_limits(run_dir):
         runner="none",
     )
     assert result.oom_killed and result.signal == signal.SIGKILL
+
+
+def test_agent_view_gives_host_paths_behind_the_deepest_mount(tmp_path):
+    code, home, data = tmp_path / "agent code", tmp_path / "home", tmp_path / "data"
+    for folder in (code, home, data):
+        folder.mkdir()
+    mounts = [Mount(data, "/home/data"), Mount(code, "/home/agent")]
+    none = AgentView("none", mounts, folders=[Mount(home, "/home")])
+    assert none.path("/home/data/train.csv") == str(data / "train.csv")
+    assert none.path("/home/instructions.md") == str(home / "instructions.md")
+    assert none.path("/elsewhere") == "/elsewhere"
+    argv = ["python", "/home/agent/main.py", "--data=/home/data", "/home/agentx", "x/home/data"]
+    assert none.argv(argv) == [
+        "python", f"{code}/main.py", f"--data={data}", f"{home}/agentx", "x/home/data",
+    ]  # fmt: skip
+    assert none.text("cd /home/agent && ls /home/data/") == f"cd {code} && ls {data}/"
+    assert none.workdir("/home") == str(home)
+    with pytest.raises(SandboxError, match="neither inside a mount"):
+        none.workdir("/home/missing")
+    # Under bubblewrap the agent is told the sandbox's own paths.
+    sandboxed = AgentView("bubblewrap", mounts, folders=[Mount(home, "/home")])
+    assert sandboxed.argv(argv) == argv and sandboxed.workdir("/home") == "/home"
 
 
 def test_run_cgroups_are_removed_after_the_run(run_dir):
