@@ -27,7 +27,9 @@ MLEBENCH_FIELDS = (
     "submission_exists", "valid_submission", "is_lower_better", "created_at", "submission_path",
 )  # fmt: skip
 # Our additions; none of these names is used by MLE-bench.
-EXTRA_FIELDS = ("invalid_reason", "metric", "thresholds_source", "practice")
+# `medals_known` tells a real "no medal" from "no thresholds to compare with", which MLE-bench's
+# booleans alone cannot.
+EXTRA_FIELDS = ("invalid_reason", "metric", "thresholds_source", "practice", "medals_known")
 
 
 @dataclass
@@ -52,6 +54,7 @@ class CompetitionReport:
     metric: str = ""
     thresholds_source: str | None = None
     practice: bool = False
+    medals_known: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +95,7 @@ def build_report(
         metric=competition.metric_name,
         thresholds_source=thresholds.source if thresholds else None,
         practice=competition.practice,
+        medals_known=thresholds is not None,
     )
 
 
