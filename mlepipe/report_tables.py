@@ -1,0 +1,250 @@
+"""The report tables: CSV and Parquet for machines (numbers, NaN where unknown), HTML and
+Markdown for reading (headers in words, rates as one `mean ± SEM` cell, `n/a` where unknown).
+
+Every cell is text chosen here and escaped on output: invalid reasons and ids can come from an
+agent's submission.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mlepipe.summary import load_grades, per_competition, summarize
+
+NA = "n/a"
+
+SUMMARY_NOTE = (
+    "Rates in percent, mean ± standard error over seeds. Medal rates and pass@k count only the "
+    "competitions with known medal thresholds (column 'With known medals'); n/a where there is "
+    "none. Valid submissions count every competition."
+)
+PER_COMPETITION_NOTE = (
+    "Every graded run. Scores as graded (rounded to 5 decimals), thresholds as the leaderboard "
+    "gives them. Medal n/a: no medal thresholds for that competition."
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cell: Callable[[Mapping], str]
+    numeric: bool = False
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def text(value) -> str:
+    return NA if _missing(value) else str(value)
+
+
+def optional_text(value) -> str:
+    return "" if _missing(value) else str(value)
+
+
+def count(value) -> str:
+    return NA if _missing(value) else str(int(value))
+
+
+def number(value) -> str:
+    """A number with exactly the digits it was stored with (Python's shortest repr), so a score
+    graded to 5 decimals reads as graded."""
+    return NA if _missing(value) else repr(float(value))
+
+
+def rate(mean, sem=None) -> str:
+    if _missing(mean):
+        return NA
+    return f"{mean:.1f}" if _missing(sem) else f"{mean:.1f} ± {sem:.1f}"
+
+
+def yes_no(value) -> str:
+    return NA if _missing(value) else ("yes" if value else "no")
+
+
+def direction(is_lower_better) -> str:
+    if _missing(is_lower_better):
+        return NA
+    return "lower is better" if is_lower_better else "higher is better"
+
+
+def _rate_column(header: str, name: str) -> Column:
+    return Column(header, lambda r: rate(r.get(name), r.get(name + "_sem")), numeric=True)
+
+
+def pass_columns(frame: pd.DataFrame) -> list[str]:
+    found = [c for c in frame.columns if re.fullmatch(r"pass@\d+_pct", c)]
+    return sorted(found, key=lambda c: int(c[5:-4]))
+
+
+def summary_columns(summary: pd.DataFrame) -> list[Column]:
+    cols = [
+        Column("Agent", lambda r: text(r.get("agent"))),
+        Column("Hardware", lambda r: text(r.get("hardware"))),
+        Column("Split", lambda r: text(r.get("split"))),
+        Column("Competitions", lambda r: count(r.get("competitions")), numeric=True),
+        Column("With known medals", lambda r: count(r.get("medal_competitions")), numeric=True),
+        Column("Seeds", lambda r: count(r.get("seeds")), numeric=True),
+        _rate_column("Any medal (%)", "any_medal_pct"),
+        _rate_column("Gold (%)", "gold_pct"),
+        _rate_column("Silver (%)", "silver_pct"),
+        _rate_column("Bronze (%)", "bronze_pct"),
+        _rate_column("Above median (%)", "above_median_pct"),
+        _rate_column("Valid submissions (%)", "valid_pct"),
+        Column("Sandboxed runs (%)", lambda r: rate(r.get("sandboxed_pct")), numeric=True),
+    ]
+    for name in pass_columns(summary):
+        k = name[5:-4]
+        cols.append(Column(f"pass@{k} (%)", lambda r, n=name: rate(r.get(n)), numeric=True))
+    return cols
+
+
+def per_competition_columns() -> list[Column]:
+    def threshold(name: str) -> Column:
+        key = f"{name}_threshold"
+        return Column(f"{name.capitalize()} threshold", lambda r: number(r.get(key)), numeric=True)
+
+    return [
+        Column("Competition", lambda r: text(r.get("competition_id"))),
+        Column("Metric", lambda r: text(r.get("metric"))),
+        Column("Direction", lambda r: direction(r.get("is_lower_better"))),
+        Column("Agent", lambda r: text(r.get("agent"))),
+        Column("Hardware", lambda r: text(r.get("hardware"))),
+        Column("Seed", lambda r: count(r.get("seed")), numeric=True),
+        Column("Score", lambda r: number(r.get("score")), numeric=True),
+        threshold("gold"),
+        threshold("silver"),
+        threshold("bronze"),
+        threshold("median"),
+        Column("Medal", lambda r: text(r.get("medal"))),
+        Column("Valid submission", lambda r: yes_no(r.get("valid_submission"))),
+        Column("Run status", lambda r: text(r.get("run_status"))),
+        Column("Sandboxed", lambda r: yes_no(r.get("sandboxed"))),
+        Column("Invalid reason", lambda r: optional_text(r.get("invalid_reason"))),
+    ]
+
+
+def cells(frame: pd.DataFrame, columns: list[Column]) -> list[list[str]]:
+    return [[c.cell(rec) for c in columns] for rec in frame.to_dict("records")]
+
+
+STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5rem; color: #222; }
+h1 { font-size: 1.3rem; margin: 0 0 0.4rem; }
+p.note { max-width: 60rem; color: #444; margin: 0 0 1rem; }
+table { border-collapse: collapse; font-size: 0.88rem; }
+th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #ddd; text-align: left; }
+td { vertical-align: top; white-space: nowrap; }
+th { background: #f2f2f2; position: sticky; top: 0; }
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.na { color: #888; }
+tbody tr:nth-child(even) { background: #fafafa; }
+td.long { max-width: 36rem; overflow-wrap: anywhere; white-space: normal; }
+"""
+
+
+def html_table(title: str, note: str, columns: list[Column], rows: list[list[str]]) -> str:
+    """A small self-contained HTML page holding one table."""
+    e = html.escape
+
+    def attrs(col: Column, value: str | None = None) -> str:
+        classes = ["num"] if col.numeric else []
+        if value == NA:
+            classes.append("na")
+        if value is not None and not col.numeric and len(value) > 60:
+            classes.append("long")
+        return f' class="{" ".join(classes)}"' if classes else ""
+
+    head = "".join(f'<th scope="col"{attrs(c)}>{e(c.header)}</th>' for c in columns)
+    body = "\n".join(
+        "<tr>"
+        + "".join(f"<td{attrs(c, v)}>{e(v)}</td>" for c, v in zip(columns, row, strict=True))
+        + "</tr>"
+        for row in rows
+    )
+    if not rows:
+        body = f'<tr><td colspan="{len(columns)}">no rows</td></tr>'
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f'<h1>{e(title)}</h1>\n<p class="note">{e(note)}</p>\n'
+        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def _md_cell(value: str) -> str:
+    # Markdown viewers render inline HTML: escape it, and keep each cell on its row.
+    value = html.escape(value, quote=False)
+    return re.sub(r"\s+", " ", value.replace("\\", "\\\\").replace("|", "\\|")).strip()
+
+
+def markdown_table(title: str, note: str, columns: list[Column], rows: list[list[str]]) -> str:
+    lines = [f"## {title}", "", note, ""]
+    if not rows:
+        return "\n".join(lines + ["_no rows_", ""])
+    lines.append("| " + " | ".join(_md_cell(c.header) for c in columns) + " |")
+    lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
+    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _readable_order(table: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in ("competition_id", "agent", "hardware", "seed") if c in table]
+    return table.sort_values(keys, kind="stable") if keys else table
+
+
+def write_tables(
+    grades: pd.DataFrame,
+    outputs: Mapping[str, str | Path],
+    excluded: Iterable[tuple[str, str]] = (),
+) -> dict[str, pd.DataFrame]:
+    """Writes `{per_competition,summary}_{csv,parquet,md,html}` and `excluded` where `outputs`
+    names a path for them; returns the two tables."""
+    tables = {"per_competition": per_competition(grades), "summary": summarize(grades)}
+    views = {
+        "per_competition": (
+            "Scores per competition",
+            PER_COMPETITION_NOTE,
+            per_competition_columns(),
+            _readable_order(tables["per_competition"]),
+        ),
+        "summary": (
+            "Summary per agent, hardware and split",
+            SUMMARY_NOTE,
+            summary_columns(tables["summary"]),
+            tables["summary"],
+        ),
+    }
+    for name, frame in tables.items():
+        title, note, columns, shown = views[name]
+        rows = cells(shown, columns)
+        path = outputs.get
+        if path(f"{name}_csv"):
+            frame.to_csv(path(f"{name}_csv"), index=False)
+        if path(f"{name}_parquet"):
+            frame.to_parquet(path(f"{name}_parquet"), index=False)
+        if path(f"{name}_md"):
+            Path(path(f"{name}_md")).write_text(markdown_table(title, note, columns, rows))
+        if path(f"{name}_html"):
+            Path(path(f"{name}_html")).write_text(html_table(title, note, columns, rows))
+    if "excluded" in outputs:
+        pd.DataFrame(list(excluded), columns=["competition_id", "reason"]).to_csv(
+            outputs["excluded"], index=False
+        )
+    return tables
+
+
+def write_tables_from_files(
+    grade_paths: Iterable[str | Path],
+    outputs: Mapping[str, str | Path],
+    excluded: Iterable[tuple[str, str]] = (),
+) -> dict[str, pd.DataFrame]:
+    return write_tables(load_grades([Path(p) for p in grade_paths]), outputs, excluded)

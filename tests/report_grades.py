@@ -1,0 +1,52 @@
+"""Grade records for report tests, made by the grader's own `build_report` from real competition
+definitions, with the run fields a pipeline grade carries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mlepipe.medals import Thresholds
+from mlepipe.registry import Registry
+from mlepipe.reports import build_report
+
+REGISTRY = Registry()
+
+
+def thresholds(gold, silver, bronze, median, lower_is_better=False) -> Thresholds:
+    return Thresholds(gold, silver, bronze, median, lower_is_better, source="test table")
+
+
+def record(
+    cid: str,
+    score: float | None,
+    t: Thresholds | None = None,
+    *,
+    agent: str = "agent-a",
+    hardware: str = "cpu-small",
+    seed: int = 0,
+    status: str = "ok",
+    reason: str | None = None,
+    splits: tuple[str, ...] | None = None,
+) -> dict:
+    comp = REGISTRY.get(cid)
+    where = Path("results/runs") / agent / hardware / cid / str(seed) / "submission.csv"
+    out = build_report(comp, where, score, score is not None, reason, t).to_dict()
+    out.update(
+        agent=agent, agent_version="test", hardware=hardware, seed=seed, run_status=status,
+        runner="bubblewrap", sandboxed=True, wall_seconds=1.5,
+        splits=list(splits if splits is not None else comp.splits),
+    )  # fmt: skip
+    return out
+
+
+def write(records: list[dict], results: Path) -> list[Path]:
+    """Grade JSONs where the pipeline puts them: results/grades/<agent>/<hw>/<id>/<seed>.json."""
+    paths = []
+    for r in records:
+        path = results / "grades" / r["agent"] / r["hardware"] / r["competition_id"]
+        path = path / f"{r['seed']}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(r))
+        paths.append(path)
+    return paths
