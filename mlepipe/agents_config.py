@@ -75,8 +75,12 @@ class Agent:
         return shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
 
     def code_files(self) -> list[Path]:
+        """The files whose content versions the agent: a builtin agent's module and every
+        package module it imports (the shared agent contract too); a command agent's code_dir."""
         if self.kind == "builtin":
-            return [PACKAGE_DIR / "agents" / f"{self.spec.get('module', self.name)}.py"]
+            from mlepipe.pipeline import module_closure
+
+            return module_closure([f"mlepipe.agents.{self.spec.get('module', self.name)}"])
         if self.code_dir and self.code_dir.is_dir():
             return sorted(
                 p for p in self.code_dir.rglob("*")
@@ -88,7 +92,8 @@ class Agent:
         """Digest of the settings and code; the pipeline reruns an agent's runs when it changes."""
         h = hashlib.sha256(json.dumps(self.spec, sort_keys=True, default=str).encode())
         for path in self.code_files():
-            h.update(str(path.name).encode())
+            name = path.relative_to(PACKAGE_DIR) if PACKAGE_DIR in path.parents else path.name
+            h.update(str(name).encode())
             h.update(path.read_bytes())
         return h.hexdigest()[:16]
 

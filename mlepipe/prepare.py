@@ -153,13 +153,7 @@ def prepare(
     root.mkdir(parents=True, exist_ok=True)
     zip_md5 = _obtain_zip(competition, data_dir, source)
 
-    raw = competition.raw_dir(data_dir)
-    if force and raw.exists():
-        shutil.rmtree(raw)
-    if not raw.is_dir() or not any(raw.iterdir()):
-        log.info("%s: extracting %s", competition.id, competition.zip_path(data_dir).name)
-        raw.mkdir(parents=True, exist_ok=True)
-        safe_extract(competition.zip_path(data_dir), raw)
+    raw = _extracted_raw(competition, data_dir, zip_md5)
 
     # Prepare into a scratch folder and rename, so an interrupted run leaves no half-prepared data.
     scratch = root / "prepared.partial"
@@ -178,8 +172,33 @@ def prepare(
     competition.checksums_path(data_dir).write_text(yaml.safe_dump(record, sort_keys=True))
     if not keep_raw:
         shutil.rmtree(raw)
+        raw.with_name("raw.extracted").unlink(missing_ok=True)
     log.info("%s: prepared at %s", competition.id, prepared)
     return prepared
+
+
+def _extracted_raw(competition: Competition, data_dir: Path, zip_md5: str | None) -> Path:
+    """`raw/`, extracted from the zip unless a complete extraction of the same zip (by MD5) is
+    already there: re-preparing after a definition change does not extract again. Extraction
+    goes to a temporary name and is renamed, and the marker is written last, so an interrupted
+    extraction is never taken for a complete one."""
+    raw = competition.raw_dir(data_dir)
+    marker = raw.with_name("raw.extracted")
+    if zip_md5 and raw.is_dir() and marker.is_file() and marker.read_text().strip() == zip_md5:
+        log.info("%s: reusing raw/ extracted from the same zip (md5 %s)", competition.id, zip_md5)
+        return raw
+    marker.unlink(missing_ok=True)
+    partial = raw.with_name("raw.partial")
+    for stale in (partial, raw):
+        if stale.exists():
+            shutil.rmtree(stale)
+    log.info("%s: extracting %s", competition.id, competition.zip_path(data_dir).name)
+    partial.mkdir(parents=True)
+    safe_extract(competition.zip_path(data_dir), partial)
+    partial.rename(raw)
+    if zip_md5:
+        marker.write_text(zip_md5 + "\n")
+    return raw
 
 
 def _obtain_zip(competition: Competition, data_dir: Path, source) -> str | None:

@@ -392,5 +392,4 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--run-dir", required=True)
     sp.add_argument("--sandbox", default="bubblewrap", choices=["bubblewrap", "none"])
     sp.add_argument("--submission-cap-mb", type=int, default=DEFAULT_SUBMISSION_CAP_MB)
-    sp.add_argument("--agent-version", help="recorded by the pipeline; not used otherwise")
     sp.set_defaults(func=cmd_run_agent)

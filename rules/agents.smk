@@ -30,5 +30,5 @@ rule run_agent:
         "--competition {wildcards.competition} --seed {wildcards.seed} "
         "--data-dir {params.data_dir} --run-dir {params.run_dir} --sandbox {params.sandbox} "
         "--submission-cap-mb {params.cap} --agents-file {params.agents_file} "
-        "--hardware-file {params.hardware_file} --agent-version {params.agent_version} "
+        "--hardware-file {params.hardware_file} "
         "> {log} 2>&1"

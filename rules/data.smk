@@ -2,7 +2,7 @@ rule prepare_competition:
     """Obtain a competition's raw zip (Kaggle, mirror, or built locally for practice) and prepare
     its public/private files; shared by every run of that competition."""
     input:
-        definition=competition_definition,
+        raw_zip=raw_zip_input,
     output:
         checksums=DATA / "{competition}" / "checksums.yaml",
     log:
@@ -11,7 +11,10 @@ rule prepare_competition:
         RESULTS / "benchmarks" / "prepare" / "{competition}.tsv"
     params:
         mlepipe=MLEPIPE,
-        mirror=f"--mirror {config['mirror']}" if config["mirror"] else "",
+        # Rerun trigger: the definition's source/files/preparation blocks, descriptions, its
+        # prepare.py and the preparer code it uses; nothing about grading.
+        preparation_version=preparation_version,
+        mirror=f"--mirror {MIRROR}" if MIRROR else "",
         data_dir=DATA,
     localrule: True
     retries: 2

@@ -18,11 +18,29 @@ BIN = Path(sys.executable).parent
 
 
 class Workflow:
+    """A copy of the workflow. With `own_code=True` it also gets its own copy of the package and
+    of the competition definitions, which its jobs use (PYTHONPATH), so that a test may edit
+    them."""
+
     def __init__(
-        self, root: Path, config: dict, agents: dict | None = None, hardware: dict | None = None
+        self,
+        root: Path,
+        config: dict,
+        agents: dict | None = None,
+        hardware: dict | None = None,
+        own_code: bool = False,
     ):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        self.env: dict[str, str] = {}
+        if own_code:
+            ignore = shutil.ignore_patterns("__pycache__")
+            for part in ("mlepipe", "competitions"):
+                shutil.copytree(REPO / part, root / part, ignore=ignore)
+            self.env = {
+                "PYTHONPATH": str(root),
+                "MLEPIPE_COMPETITIONS_DIR": str(root / "competitions"),
+            }
         for part in WORKFLOW_PARTS:
             src = REPO / part
             if src.is_symlink():  # the `slurm` profile link
@@ -52,7 +70,7 @@ class Workflow:
         cmd += [*(["--cores", "2"] if cores else []), *args]
         proc = subprocess.run(
             cmd, cwd=self.root, capture_output=True, text=True, timeout=timeout + 30,
-            env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", **(env or {})},
+            env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", **self.env, **(env or {})},
         )  # fmt: skip
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -64,7 +82,7 @@ class Workflow:
         return subprocess.Popen(
             [str(BIN / "snakemake"), "--cores", "2", *args], cwd=self.root,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-            env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
+            env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", **self.env},
         )  # fmt: skip
 
     @property
@@ -84,6 +102,11 @@ class Workflow:
             g = json.loads(path.read_text())
             out[(g["agent"], g["hardware"], g["competition_id"], g["seed"])] = g
         return out
+
+    def edited(self, rel: str, text: str | None = None):
+        """A context in which the file `rel` of the copy ends with an extra line (or holds
+        `text`); the original content is put back afterwards."""
+        return _Edited(self.root / rel, text)
 
     def mtimes(self, pattern: str) -> dict[str, int]:
         return {
@@ -106,3 +129,17 @@ def jobs_planned(proc: subprocess.CompletedProcess) -> dict[str, int]:
                     counts[parts[0]] = int(parts[1])
             break
     return counts
+
+
+class _Edited:
+    def __init__(self, path: Path, text: str | None):
+        self.path, self.text = path, text
+
+    def __enter__(self) -> Path:
+        self.original = self.path.read_bytes()
+        new = self.text if self.text is not None else self.original.decode() + "\n# edited\n"
+        self.path.write_text(new)
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.write_bytes(self.original)

@@ -42,10 +42,13 @@ def make_zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def nested_zip() -> bytes:
+def nested_zip(extra: bytes = b"") -> bytes:
     """Shaped like a Kaggle download: a csv and a zip inside the zip."""
     inner = make_zip({"test.csv": b"id\n1\n2\n"})
-    return make_zip({"train.csv": b"id,label\n1,0\n2,1\n" * 50, "test.zip": inner})
+    members = {"train.csv": b"id,label\n1,0\n2,1\n" * 50, "test.zip": inner}
+    if extra:
+        members["notes.txt"] = extra
+    return make_zip(members)
 
 
 def md5(data: bytes) -> str:
@@ -391,11 +394,23 @@ def test_damaged_zip_already_in_destination_is_not_reused(mirror, tmp_path):
     dest = tmp_path / "raw"
     dest.mkdir()
     (dest / "tiny.zip").write_bytes(b"not a zip")
+    (mirror / "tiny.zip").unlink()  # nothing to copy again: the damaged copy is an error
 
     with pytest.raises(
         AcquisitionError, match=r"raw/tiny.zip exists but is not a valid zip.*delete"
     ):
         MirrorSource(mirror).fetch(COMP_ID, SLUG, dest)
+
+
+def test_zip_restaged_in_the_mirror_replaces_the_copy(mirror, tmp_path):
+    dest = tmp_path / "raw"
+    first = MirrorSource(mirror).fetch(COMP_ID, SLUG, dest)
+    again = MirrorSource(mirror).fetch(COMP_ID, SLUG, dest)
+    assert again.md5 == first.md5
+    restaged = nested_zip(extra=b"a re-staged download")
+    (mirror / "tiny.zip").write_bytes(restaged)
+    fetched = MirrorSource(mirror).fetch(COMP_ID, SLUG, dest)
+    assert fetched.md5 != first.md5 and (dest / "tiny.zip").read_bytes() == restaged
 
 
 def test_original_kaggle_download_from_shared_mirror(shared, tmp_path):
