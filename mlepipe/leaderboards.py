@@ -19,43 +19,103 @@ from mlepipe.medals import (
 )
 from mlepipe.registry import Competition
 
+KINDS = ("dir", "thresholds", "kaggle", "none")
+DEFAULT_KAGGLE_CACHE = Path.home() / ".cache" / "mlepipe" / "leaderboards"
+
 
 @dataclass(frozen=True)
 class LeaderboardSource:
+    """Where thresholds come from. `str(source)` is its one textual form (`none`, `kaggle:DIR`,
+    `dir:DIR`, `thresholds:FILE`), which `parse` reads back: the pipeline hands that text to
+    its jobs, so a job sees exactly the source the experiment named."""
+
     kind: str  # dir | thresholds | kaggle | none
     path: Path | None = None
 
     @classmethod
     def parse(cls, value: str | Path | dict | None) -> LeaderboardSource:
-        """A dict {kind, path}, 'none', 'kaggle[:CACHE_DIR]', a directory or a .csv table."""
+        """A dict {kind, path}; `none`; `kaggle[:CACHE_DIR]`; `dir:DIR` or `thresholds:FILE`;
+        or a bare path: a directory of leaderboards or a .csv thresholds table. Paths are made
+        absolute, so that jobs running elsewhere (Slurm) read the same files."""
         if value is None or value == "none":
             return cls("none")
         if isinstance(value, dict):
-            kind = value.get("kind", "dir")
-            path = value.get("path")
-            if kind not in ("dir", "thresholds", "kaggle", "none"):
+            kind, path = value.get("kind", "dir"), value.get("path")
+            if kind not in KINDS:
                 raise LeaderboardError(
-                    f"leaderboards.kind '{kind}' is not dir/thresholds/kaggle/none"
+                    f"leaderboards.kind '{kind}' is not one of {', '.join(KINDS)}"
                 )
-            return cls(kind, Path(path) if path else None)
+            if kind == "none":
+                return cls("none")
+            if kind == "kaggle":
+                return cls("kaggle", Path(path or DEFAULT_KAGGLE_CACHE).resolve())
+            if not path:
+                raise LeaderboardError(f"leaderboards of kind '{kind}' need a 'path'")
+            return cls._checked(kind, Path(path))
         text = str(value)
-        if text == "kaggle" or text.startswith("kaggle:"):
-            cache = text.partition(":")[2] or str(
-                Path.home() / ".cache" / "mlepipe" / "leaderboards"
-            )
-            return cls("kaggle", Path(cache))
+        kind, sep, rest = text.partition(":")
+        if sep and kind == "kaggle":
+            return cls("kaggle", Path(rest or DEFAULT_KAGGLE_CACHE).resolve())
+        if text == "kaggle":
+            return cls("kaggle", DEFAULT_KAGGLE_CACHE.resolve())
+        if sep and kind in ("dir", "thresholds") and rest:
+            return cls._checked(kind, Path(rest))
         path = Path(text)
         if path.is_dir():
-            return cls("dir", path)
+            return cls("dir", path.resolve())
         if path.suffix == ".csv":
-            return cls("thresholds", path)
+            return cls._checked("thresholds", path)
         raise LeaderboardError(
             f"leaderboard source '{text}' is neither a directory, a .csv thresholds table, "
-            "'kaggle' nor 'none'"
+            "'kaggle' nor 'none'" + ("" if path.exists() else f" ({path} does not exist)")
         )
 
-    def describe(self) -> str:
+    @classmethod
+    def _checked(cls, kind: str, path: Path) -> LeaderboardSource:
+        if kind == "dir" and not path.is_dir():
+            raise LeaderboardError(f"leaderboard directory {path} does not exist")
+        if kind == "thresholds" and not path.is_file():
+            raise LeaderboardError(f"thresholds table {path} does not exist")
+        return cls(kind, path.resolve())
+
+    def __str__(self) -> str:
         return self.kind if self.path is None else f"{self.kind}:{self.path}"
+
+    def missing(self, competitions: list[Competition]) -> list[str]:
+        """Ids of the competitions (practice ones aside) this source has no thresholds for, as
+        far as can be known before grading: files that are absent, rows that the table lacks. A
+        Kaggle source lacks those not yet downloaded when no credentials are found."""
+        real = [c for c in competitions if not c.practice]
+        if self.kind == "none":
+            return []
+        if self.kind == "thresholds":
+            table = _thresholds_table(self.path)
+            return [c.id for c in real if c.id not in table]
+        absent = [c.id for c in real if not self.file_for(c).is_file()]
+        if self.kind == "kaggle":
+            from mlepipe.sources import has_kaggle_credentials
+
+            return [] if has_kaggle_credentials() else absent
+        return absent
+
+    def coverage_error(self, competitions: list[Competition]) -> str | None:
+        """One line naming what is missing, or None when every competition is covered."""
+        missing = self.missing(competitions)
+        if not missing:
+            return None
+        names = ", ".join(missing[:8]) + (
+            f" and {len(missing) - 8} more" if len(missing) > 8 else ""
+        )
+        if self.kind == "thresholds":
+            where = f"the thresholds table {self.path} has no row for"
+        elif self.kind == "dir":
+            where = f"the leaderboard directory {self.path} has no <id>.csv for"
+        else:
+            where = f"no Kaggle credentials to download the leaderboards (cache {self.path}) of"
+        return (
+            f"leaderboards: {where} {len(missing)} competition(s) of the experiment: {names}; "
+            "add them, point 'leaderboards' elsewhere, or set it to none (scores only)"
+        )
 
     def file_for(self, competition: Competition) -> Path | None:
         """The file whose content decides this competition's thresholds (for staleness)."""

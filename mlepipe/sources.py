@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import hashlib
 import io
 import logging
@@ -99,11 +100,27 @@ _READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfil
 
 
 def _md5_of(path: Path) -> str:
+    st = path.stat()
+    return _md5_cached(path.resolve(), st.st_size, st.st_mtime_ns)
+
+
+@functools.cache
+def _md5_cached(path: Path, size: int, mtime_ns: int) -> str:
     digest = hashlib.md5()
     with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Same content, by size and then MD5 (`b` may be absent)."""
+    try:
+        if a.stat().st_size != b.stat().st_size:
+            return False
+    except FileNotFoundError:
+        return False
+    return _md5_of(a) == _md5_of(b)
 
 
 def _final_path(dest_dir: Path, competition_id: str) -> Path:
@@ -184,9 +201,12 @@ class MirrorSource:
         dest_dir = Path(dest_dir)
         final = _final_path(dest_dir, competition_id)
         src = self.mirror_dir / f"{competition_id}.zip"
-        reused = _reuse(final, self.name)
-        if reused is not None:
-            return reused
+        # The copy in the data dir serves only while it is the mirror's zip: a zip re-staged in
+        # the mirror (or one the mirror no longer has) is copied again.
+        if not src.is_file() or _same_file(src, final):
+            reused = _reuse(final, self.name)
+            if reused is not None:
+                return reused
         self._require(src, competition_id, kaggle_slug)
         tmp = _temp_beside(final)
         try:
@@ -247,6 +267,19 @@ def _kaggle_config_dir() -> Path:
         xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
         return Path(xdg) / "kaggle"
     return home_dir
+
+
+def has_kaggle_credentials() -> bool:
+    """Whether the kaggle client would find credentials (checked before any job starts; whether
+    they are accepted is only known when Kaggle answers)."""
+    env = os.environ
+    if env.get("KAGGLE_API_TOKEN") or (env.get("KAGGLE_USERNAME") and env.get("KAGGLE_KEY")):
+        return True
+    return (_kaggle_config_dir() / "kaggle.json").is_file()
+
+
+def kaggle_rules_page(kaggle_slug: str) -> str:
+    return f"https://www.kaggle.com/c/{kaggle_slug}/rules"
 
 
 def _no_credentials_message() -> str:
@@ -377,7 +410,7 @@ def _permanent_error(exc: BaseException, slug: str) -> AcquisitionError:
     if status == 403:
         return AcquisitionError(
             f"Kaggle refused access to competition '{slug}' (HTTP 403: {detail}); accept its "
-            f"rules at https://www.kaggle.com/c/{slug}/rules while logged in as the account "
+            f"rules at {kaggle_rules_page(slug)} while logged in as the account "
             "whose credentials are used here, then rerun"
         )
     if status == 404:

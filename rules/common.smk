@@ -5,20 +5,27 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from mlepipe.agents_config import load_agents
 from mlepipe.hardware import load_hardware, slurm_resources
-from mlepipe.leaderboards import LeaderboardSource
+from mlepipe.leaderboards import LeaderboardError, LeaderboardSource
 from mlepipe.pipeline import (
-    code_digest,
+    coerce_config,
+    data_source_error,
     experiment_competitions,
-    grader_files,
+    grading_digest,
+    preparation_digest,
     put_interpreter_on_path,
 )
 from mlepipe.registry import Registry, RegistryError
 
 
+# `--config seeds=[0,1,2]` arrives as text: read it the way the schema says, then validate.
+SCHEMA_FILE = Path(workflow.basedir) / "config" / "schema.yaml"
+coerce_config(config, yaml.safe_load(SCHEMA_FILE.read_text()))
 validate(config, schema="../config/schema.yaml")
 
 # Jobs call `python -m mlepipe` of the environment that runs Snakemake (see the function).
@@ -28,7 +35,10 @@ MLEPIPE = "python -m mlepipe"
 REGISTRY = Registry()
 AGENTS_ALL = load_agents(Path(config["agents_file"]))
 HARDWARE_ALL = load_hardware(Path(config["hardware_file"]))
-LEADERBOARDS = LeaderboardSource.parse(config["leaderboards"])
+try:
+    LEADERBOARDS = LeaderboardSource.parse(config["leaderboards"])
+except LeaderboardError as exc:
+    raise WorkflowError(f"config key 'leaderboards': {exc}") from None
 
 
 def _check_names(key, names, known):
@@ -50,6 +60,15 @@ except RegistryError as exc:
 
 DATA = Path(config["data_dir"])
 RESULTS = Path(config["results_dir"])
+MIRROR = Path(config["mirror"]).resolve() if config["mirror"] else None
+
+# Before any job starts: every competition can be obtained, and every medal has thresholds.
+for _error in (
+    data_source_error([REGISTRY.get(c) for c in COMPETITIONS], DATA, MIRROR),
+    LEADERBOARDS.coverage_error([REGISTRY.get(c) for c in COMPETITIONS]),
+):
+    if _error:
+        raise WorkflowError(_error)
 
 # The experiment as a table: one row per run.
 RUNS = pd.DataFrame(
@@ -77,10 +96,6 @@ def prepared_marker(competition):
     return DATA / competition / "checksums.yaml"
 
 
-def run_record(agent, hardware, competition, seed):
-    return RESULTS / "runs" / agent / hardware / competition / str(seed) / "run.json"
-
-
 def grade_record(agent, hardware, competition, seed):
     return RESULTS / "grades" / agent / hardware / competition / f"{seed}.json"
 
@@ -97,12 +112,12 @@ def competition_grades(wildcards):
 # --- input functions and params ------------------------------------------------------------
 
 
-def competition_definition(wildcards):
-    """The files that define a competition: editing one re-prepares that competition only."""
-    files = REGISTRY.get(wildcards.competition).source_files()
-    if config["mirror"] and not REGISTRY.get(wildcards.competition).practice:
-        files.append(Path(config["mirror"]) / f"{wildcards.competition}.zip")
-    return files
+def raw_zip_input(wildcards):
+    """The mirror's zip: re-staging it re-prepares that competition. Definitions and code are
+    tracked by digest (preparation_version), not by file dates."""
+    if MIRROR is None or REGISTRY.get(wildcards.competition).practice:
+        return []
+    return [MIRROR / f"{wildcards.competition}.zip"]
 
 
 def leaderboard_input(wildcards):
@@ -117,16 +132,25 @@ def _agent_version(name):
 
 
 @functools.cache
-def _grader_version(competition):
-    return code_digest(grader_files(REGISTRY.get(competition)))
+def _preparation_version(competition):
+    return preparation_digest(REGISTRY.get(competition))
+
+
+@functools.cache
+def _grading_version(competition):
+    return grading_digest(REGISTRY.get(competition))
 
 
 def agent_version(wildcards):
     return _agent_version(wildcards.agent)
 
 
-def grader_version(wildcards):
-    return _grader_version(wildcards.competition)
+def preparation_version(wildcards):
+    return _preparation_version(wildcards.competition)
+
+
+def grading_version(wildcards):
+    return _grading_version(wildcards.competition)
 
 
 def run_resource(hardware, name):

@@ -11,8 +11,9 @@ rule grade_run:
         RESULTS / "logs" / "grades" / "{agent}" / "{hardware}" / "{competition}" / "{seed}.log",
     params:
         mlepipe=MLEPIPE,
-        grader_version=grader_version,
-        leaderboards=LEADERBOARDS.describe() if LEADERBOARDS.kind != "none" else "none",
+        # Rerun trigger: the grading block (defaults filled in), grade.py and the grading code.
+        grading_version=grading_version,
+        leaderboards=str(LEADERBOARDS),
         data_dir=DATA,
         run_dir=lambda wc, input: Path(input.run).parent,
     group:
@@ -23,7 +24,7 @@ rule grade_run:
         mem_mb=lambda wc, attempt: 4000 * attempt,
     shell:
         "{params.mlepipe} grade-run --run-dir {params.run_dir} --competition {wildcards.competition} "
-        "--data-dir {params.data_dir} --leaderboards {params.leaderboards} "
+        "--data-dir {params.data_dir} --leaderboards {params.leaderboards:q} "
         "--output {output.grade} > {log} 2>&1"
 
 
