@@ -1,4 +1,12 @@
+from mlepipe.pipeline import digest, module_closure
+
 REPORTS = RESULTS / "reports"
+# The report code lives in the package (the scripts are thin): its digest is a param, so that
+# editing it rebuilds the reports.
+REPORT_CODE = {
+    name: digest(module_closure([f"mlepipe.report_{name}"]))
+    for name in ("tables", "charts")
+}
 
 
 rule report_tables:
@@ -25,11 +33,12 @@ rule report_tables:
             labels={"table": "summary"},
         ),
         excluded=REPORTS / "excluded_competitions.csv",
-    params:
-        excluded=EXCLUDED,
     log:
         RESULTS / "logs" / "reports" / "tables.log",
     localrule: True
+    params:
+        excluded=EXCLUDED,
+        code=REPORT_CODE["tables"],
     script:
         "../scripts/report_tables.py"
 
@@ -67,5 +76,7 @@ rule report_charts:
     log:
         RESULTS / "logs" / "reports" / "charts.log",
     localrule: True
+    params:
+        code=REPORT_CODE["charts"],
     script:
         "../scripts/report_charts.py"
