@@ -21,10 +21,12 @@ from typing import Any
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from mlepipe.prepare import PreparationError
+
 COPY_CHUNK = 1 << 20
 
 
-class CollectionError(RuntimeError):
+class CollectionError(PreparationError):
     """Raw data that do not have the layout the preparation expects; the message says where."""
 
 

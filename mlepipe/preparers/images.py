@@ -263,7 +263,7 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, bytes | int]]:
         elif wire == 5:
             value, pos = buf[pos : pos + 4], pos + 4
         else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
+            raise PreparationError(f"not a tf.train.Example record (protobuf wire type {wire})")
         yield number, wire, value
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from mlepipe.prepare import PreparationError
 from mlepipe.preparers.archives import zip_files
 
 # Rows written per block when a large table is written in an order of our choosing.
@@ -36,7 +37,7 @@ EXACT_FLOATS: dict[str, Any] = (
 )
 
 
-class TableError(ValueError):
+class TableError(PreparationError):
     """The raw table does not have the layout the preparation expects."""
 
 
