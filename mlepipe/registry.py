@@ -37,6 +37,24 @@ class UnknownCompetition(RegistryError):
     pass
 
 
+def close_names(name: str, candidates: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The candidates most like ``name`` (difflib's ratio, case ignored), best first.
+
+    Only near-equals of the best are kept, so that 'practise' suggests the split 'practice'
+    and not every practice-* competition as well."""
+    scored = sorted(
+        (-difflib.SequenceMatcher(None, name.lower(), c.lower()).ratio(), c)
+        for c in set(candidates)
+    )
+    best = -scored[0][0] if scored else 0.0
+    return [c for score, c in scored[:n] if -score >= max(cutoff, best - 0.1)]
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    close = close_names(name, candidates)
+    return f" Did you mean: {', '.join(close)}?" if close else ""
+
+
 def default_competitions_dir() -> Path:
     """`$MLEPIPE_COMPETITIONS_DIR`, else the `competitions/` folder beside the package."""
     env = os.environ.get("MLEPIPE_COMPETITIONS_DIR")
@@ -231,8 +249,7 @@ class Registry:
         if competition_id not in self._cache:
             folder = self.dir / competition_id
             if not (folder / "competition.yaml").is_file():
-                close = difflib.get_close_matches(competition_id, self.ids(), n=3)
-                hint = f" Did you mean: {', '.join(close)}?" if close else ""
+                hint = _did_you_mean(competition_id, self.ids())
                 raise UnknownCompetition(f"unknown competition '{competition_id}'.{hint}")
             self._cache[competition_id] = load_competition(folder)
         return self._cache[competition_id]
@@ -271,7 +288,11 @@ class Registry:
         for name in names:
             if name in SPLIT_NAMES or name in SPLIT_ALIASES:
                 ids = self.split(name)
-            else:
+            elif (self.dir / name / "competition.yaml").is_file():
                 ids = [self.get(name).id]
+            else:
+                # Either kind of name may be meant: suggest from both.
+                hint = _did_you_mean(name, [*SPLIT_NAMES, *SPLIT_ALIASES, *self.ids()])
+                raise UnknownCompetition(f"unknown competition or split '{name}'.{hint}")
             out.extend(i for i in ids if i not in out)
         return out

@@ -45,6 +45,23 @@ def test_unknown_competition_suggests_close_names(registry):
         registry.get("practice-wne")
 
 
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [("practise", "practice"), ("lit", "lite"), ("systemcrad", "systemcard"),
+     ("practice-wien", "practice-wine"), ("Practice-Wine", "practice-wine")],
+)  # fmt: skip
+def test_misspelled_split_or_id_gets_the_closest_name(registry, name, suggestion):
+    with pytest.raises(UnknownCompetition) as err:
+        registry.resolve(["practice-wine", name])
+    assert str(err.value) == f"unknown competition or split '{name}'. Did you mean: {suggestion}?"
+
+
+def test_name_like_nothing_gets_no_suggestion(registry):
+    with pytest.raises(UnknownCompetition) as err:
+        registry.resolve(["zzzz"])
+    assert str(err.value) == "unknown competition or split 'zzzz'."
+
+
 def test_unknown_split_is_named(registry):
     with pytest.raises(RegistryError, match="unknown split 'huge'"):
         registry.split("huge")
