@@ -1,7 +1,10 @@
 """`mlepipe`: the command line. A thin layer over functions the pipeline also calls.
 
 Exit codes: 0 success; 1 a negative verdict (`validate` found the submission invalid);
-2 a usage or setup error (unknown competition, missing data, bad arguments), in one line.
+2 a usage or setup error (unknown competition, missing data, bad arguments, data that cannot be
+prepared), in one line; 141 (128 + SIGPIPE, what a shell reports for a tool that SIGPIPE ended)
+when the reader of the output went away, as in `mlepipe list | head -1`: the command stops at
+once and quietly, without writing anything more.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ import argparse
 import json
 import logging
 import os
+import select
 import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE
 
 
 class UserError(Exception):
@@ -243,6 +248,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _reader_gone(stream) -> bool:
+    """Whether ``stream`` is a pipe whose reader has closed it (poll reports an error)."""
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), 0)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -264,7 +279,18 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a reader gone away shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        if not _reader_gone(sys.stdout):
+            raise  # some other pipe broke: that is a real error
+        # Python ignores SIGPIPE, so a closed pipe is an exception: end as SIGPIPE would, and
+        # point stdout at devnull so that the flush at exit cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_BROKEN_PIPE
     except expected as exc:
         print(f"mlepipe: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -1,0 +1,129 @@
+"""The command line as a user meets it: real processes, real pipes, real preparations that fail."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from mlepipe.prepare import PreparationError
+
+MLEPIPE = [sys.executable, "-m", "mlepipe"]
+BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE ended
+
+
+def _mlepipe(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*MLEPIPE, *args], capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def _one_error_line(done: subprocess.CompletedProcess) -> str:
+    """The single `mlepipe: error:` line of a failed command (progress lines may precede it)."""
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("mlepipe: error: ")]
+    assert len(errors) == 1 and done.stderr.splitlines()[-1] == errors[0], done.stderr
+    return errors[0]
+
+
+# --- a reader that goes away ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [["list"], ["list", "-l"]])
+def test_closed_pipe_ends_the_listing_quietly(args):
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line is written
+    try:
+        proc = subprocess.run(
+            [*MLEPIPE, *args], stdout=write_end, stderr=subprocess.PIPE, timeout=120
+        )
+    finally:
+        os.close(write_end)
+    stderr = proc.stderr.decode()
+    assert proc.returncode == BROKEN_PIPE, stderr
+    assert stderr == ""
+
+
+def test_list_into_head_prints_the_first_line_only():
+    # As a user types it; the listing is unbuffered so that head exits while it still writes.
+    done = subprocess.run(
+        ["bash", "-c", 'set -o pipefail; "$@" list -l | head -1', "bash", *MLEPIPE],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert done.stderr == "" and len(done.stdout.splitlines()) == 1
+    assert done.returncode in (0, BROKEN_PIPE)
+
+
+def test_only_a_closed_stdout_counts_as_a_reader_gone():
+    from mlepipe.cli import _reader_gone
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stream:
+        assert not _reader_gone(stream)  # the reader is still there: a broken pipe is an error
+        os.close(read_end)
+        assert _reader_gone(stream)
+
+
+# --- preparation errors -------------------------------------------------------------------------
+
+
+def _mirror(tmp_path: Path, competition_id: str, members: dict[str, str]) -> Path:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with zipfile.ZipFile(mirror / f"{competition_id}.zip", "w") as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return mirror
+
+
+def test_table_without_a_label_column_fails_in_one_line(tmp_path):
+    # tables.holdout needs EC1..EC6; this train.csv lacks EC1.
+    train = io.StringIO()
+    train.write("id,feature,EC2,EC3,EC4,EC5,EC6\n")
+    for i in range(20):
+        train.write(f"{i},{i * 0.5},{i % 2},0,1,0,1\n")
+    mirror = _mirror(tmp_path, "playground-series-s3e18", {"train.csv": train.getvalue()})
+    done = _mlepipe(
+        "prepare", "playground-series-s3e18", "--mirror", str(mirror),
+        "--data-dir", str(tmp_path / "data"),
+    )  # fmt: skip
+    line = _one_error_line(done)
+    assert "missing column(s) ['EC1']" in line, line
+
+
+def test_collection_without_its_metadata_fails_in_one_line(tmp_path):
+    # The herbarium split reads nybg2020/train/metadata.json, which this zip lacks.
+    mirror = _mirror(tmp_path, "herbarium-2020-fgvc7", {"nybg2020/train/readme.txt": "images\n"})
+    done = _mlepipe(
+        "prepare", "herbarium-2020-fgvc7", "--mirror", str(mirror),
+        "--data-dir", str(tmp_path / "data"),
+    )  # fmt: skip
+    line = _one_error_line(done)
+    assert "metadata.json is missing" in line, line
+
+
+def test_every_preparer_error_is_a_preparation_error():
+    from mlepipe.preparers.collections import CollectionError
+    from mlepipe.preparers.tables import TableError
+
+    assert issubclass(TableError, PreparationError)
+    assert issubclass(CollectionError, PreparationError)
+
+
+# --- names ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [("lit", "lite"), ("practise", "practice"), ("practice-wien", "practice-wine")],
+)
+def test_misspelled_name_gets_a_suggestion(name, suggestion):
+    line = _one_error_line(_mlepipe("list", name))
+    assert (
+        line
+        == f"mlepipe: error: unknown competition or split '{name}'. Did you mean: {suggestion}?"
+    )
