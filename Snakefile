@@ -22,3 +22,16 @@ rule all:
         rules.report_tables.output,
         rules.report_charts.output,
         expand(RESULTS / "competitions" / "{competition}.csv", competition=COMPETITIONS),
+
+
+# A few lines at the end of a run: where the reports are, medal rates, failed runs and their logs.
+onsuccess:
+    from mlepipe.summary import print_run_summary
+
+    print_run_summary(RESULTS)
+
+
+onerror:
+    from mlepipe.summary import print_run_summary
+
+    print_run_summary(RESULTS, log=log, failed=True)

@@ -147,19 +147,20 @@ def _rate_text(mean: float, sem: float) -> str:
     return f"{mean:.1f} ± {sem:.1f} %" if pd.notna(sem) else f"{mean:.1f} %"
 
 
-def _grade_records(results: Path) -> list[dict]:
-    records = []
+def _grade_records(results: Path) -> tuple[list[dict], list[Path]]:
+    """The grade records under results/grades/, and the files that could not be read."""
+    records, unreadable = [], []
     for path in sorted((results / "grades").glob("*/*/*/*.json")):
         try:
             records.append(json.loads(path.read_text()))
         except (OSError, ValueError):
-            continue  # a grade being written right now, or a broken one: the report says so
-    return records
+            unreadable.append(path)
+    return records, unreadable
 
 
 def print_run_summary(
     results_dir: Path | str,
-    log: Path | str | None = None,
+    log: Path | str | list | None = None,
     failed: bool = False,
     stream: TextIO | None = None,
     max_failures: int = 10,
@@ -175,6 +176,8 @@ def print_run_summary(
         print(text, file=out)
 
     say()
+    if isinstance(log, (list, tuple)):  # Snakemake hands over a list of log files
+        log = ", ".join(map(str, log))
     if failed:
         say(
             "mlepipe: the workflow stopped with errors" + (f"; Snakemake log: {log}" if log else "")
@@ -186,26 +189,28 @@ def print_run_summary(
             summary = pd.read_csv(summary_csv)
         except (OSError, ValueError, pd.errors.EmptyDataError):
             summary = pd.DataFrame()
-        if not summary.empty and "any_medal_pct" in summary:
+        if not summary.empty and set(GROUP + ["any_medal_pct"]) <= set(summary):
             say("Any-medal rate (mean ± SEM over seeds), over competitions with known medals:")
             for r in summary.to_dict("records"):
-                known = r.get("medal_competitions")
+                known, total = r.get("medal_competitions"), r.get("competitions")
                 n = (
-                    f"{int(known)} of {r['competitions']} competitions with known medals"
+                    f"{int(known)} of {total} competitions with known medals"
                     if pd.notna(known)
-                    else f"{r['competitions']} competitions"
+                    else f"{total} competitions"  # a summary from before the column existed
                 )
                 say(
                     f"  {r['agent']} / {r['hardware']}, {r['split']}: "
                     f"{_rate_text(r['any_medal_pct'], r.get('any_medal_pct_sem', np.nan))} "
-                    f"({n}, {r['seeds']} seeds)"
+                    f"({n}, {r.get('seeds')} seeds)"
                 )
     else:
-        say(f"mlepipe: no reports yet ({summary_csv} does not exist)")
+        say(f"mlepipe: no reports yet (no {summary_csv})")
 
-    grades = _grade_records(results)
+    grades, unreadable = _grade_records(results)
     bad = [g for g in grades if g.get("run_status", "ok") != "ok"]
     say(f"Runs graded: {len(grades)}; failed (run status not ok): {len(bad)}")
+    if unreadable:
+        say(f"  {len(unreadable)} grade file(s) unreadable, e.g. {unreadable[0]}")
     for g in bad[:max_failures]:
         key = f"{g.get('agent')}/{g.get('hardware')}/{g.get('competition_id')}/{g.get('seed')}"
         say(

@@ -156,8 +156,10 @@ def test_run_summary_caps_the_failure_list(tmp_path):
 def test_run_summary_without_reports_prints_what_exists(tmp_path):
     records = [record("practice-wine", 0.3), record("practice-digits", None, status="oom")]
     results = results_with_reports(tmp_path, records, build_reports=False)
-    text = summary_text(results, failed=True, log="/x/snakemake.log")
+    (results / "grades/agent-a/cpu-small/practice-wine/7.json").write_text("{")  # half-written
+    text = summary_text(results, failed=True, log=["/x/snakemake.log"])
     assert "stopped with errors; Snakemake log: /x/snakemake.log" in text
-    assert "no reports yet" in text and "failed (run status not ok): 1" in text
+    assert "no reports yet" in text and "Runs graded: 2; failed (run status not ok): 1" in text
+    assert "1 grade file(s) unreadable" in text
     empty = summary_text(tmp_path / "nothing-here")
     assert "no reports yet" in empty and "Runs graded: 0" in empty
