@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: setup system-deps run test lint report clean
+.PHONY: setup system-deps test-deps run test lint report clean
 
 $(BIN)/snakemake: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
@@ -24,13 +24,23 @@ system-deps:
 
 setup: $(BIN)/snakemake system-deps
 
+# Chromium for the browser test of the report charts; without it that test is skipped.
+test-deps:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; } \
+	      || echo "could not install chromium: the browser test of the charts will be skipped"; \
+	  else \
+	    echo "chromium is missing (apt-get install chromium): the browser test of the charts will be skipped"; \
+	  fi; }
+
 run: setup
 	$(BIN)/snakemake --cores $(CORES)
 
 report: setup
 	$(BIN)/snakemake --cores 1 --report results/report.zip
 
-test: setup
+test: setup test-deps
 	$(BIN)/pytest -q
 
 lint: setup
