@@ -21,7 +21,7 @@ rule all:
     input:
         rules.report_tables.output,
         rules.report_charts.output,
-        expand(RESULTS / "competitions" / "{competition}.csv", competition=COMPETITIONS),
+        expand(rules.competition_table.output.table, competition=COMPETITIONS),
 
 
 # A few lines at the end of a run: where the reports are, medal rates, failed runs and their logs.

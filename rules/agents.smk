@@ -2,7 +2,7 @@ rule run_agent:
     """One agent on one competition, seed and hardware config, in the sandbox. Always ends with a
     run.json, also when the agent crashes, times out or writes nothing."""
     input:
-        prepared=lambda wc: prepared_marker(wc.competition),
+        prepared=prepared_marker,
     output:
         run=RESULTS / "runs" / "{agent}" / "{hardware}" / "{competition}" / "{seed}" / "run.json",
     log:

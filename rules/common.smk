@@ -15,8 +15,10 @@ from mlepipe.leaderboards import LeaderboardError, LeaderboardSource
 from mlepipe.pipeline import (
     coerce_config,
     data_source_error,
+    digest,
     experiment_competitions,
     grading_digest,
+    module_closure,
     preparation_digest,
     put_interpreter_on_path,
 )
@@ -60,6 +62,7 @@ except RegistryError as exc:
 
 DATA = Path(config["data_dir"])
 RESULTS = Path(config["results_dir"])
+REPORTS = RESULTS / "reports"
 MIRROR = Path(config["mirror"]).resolve() if config["mirror"] else None
 
 # Before any job starts: every competition can be obtained, and every medal has thresholds.
@@ -90,23 +93,24 @@ wildcard_constraints:
 
 
 # --- paths ---------------------------------------------------------------------------------
+# Paths are spelled once, in the rule that writes them; these read them from the rules (called
+# only once the rule files are included).
 
 
-def prepared_marker(competition):
-    return DATA / competition / "checksums.yaml"
+def prepared_marker(wildcards):
+    return rules.prepare_competition.output.checksums.format(competition=wildcards.competition)
 
 
-def grade_record(agent, hardware, competition, seed):
-    return RESULTS / "grades" / agent / hardware / competition / f"{seed}.json"
+def _grades(runs):
+    return expand(rules.grade_run.output.grade, zip, **{k: runs[k] for k in RUNS.columns})
 
 
 def all_grades():
-    return [grade_record(r.agent, r.hardware, r.competition, r.seed) for r in RUNS.itertuples()]
+    return _grades(RUNS)
 
 
 def competition_grades(wildcards):
-    rows = RUNS[RUNS.competition == wildcards.competition]
-    return [grade_record(r.agent, r.hardware, r.competition, r.seed) for r in rows.itertuples()]
+    return _grades(RUNS[RUNS.competition == wildcards.competition])
 
 
 # --- input functions and params ------------------------------------------------------------
@@ -165,3 +169,9 @@ def run_threads(hardware):
 
 
 RUN_RESOURCES = {name: slurm_resources(hw) for name, hw in HARDWARE_ALL.items()}
+
+# The report code lives in the package (the scripts are thin): its digest is a param, so that
+# editing it rebuilds the reports.
+REPORT_CODE = {
+    name: digest(module_closure([f"mlepipe.report_{name}"])) for name in ("tables", "charts")
+}

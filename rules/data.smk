@@ -16,8 +16,8 @@ rule prepare_competition:
         preparation_version=preparation_version,
         mirror=f"--mirror {MIRROR}" if MIRROR else "",
         data_dir=DATA,
+    # No retries here: the Kaggle client's transient failures are retried inside the job.
     localrule: True
-    retries: 2
     shell:
         "{params.mlepipe} -v prepare {wildcards.competition} --data-dir {params.data_dir} "
         "{params.mirror} --force > {log} 2>&1"

@@ -2,8 +2,8 @@ rule grade_run:
     """Grade one run against the private answers; medals from the leaderboard source. A changed
     leaderboard or grader regrades without rerunning agents."""
     input:
-        run=RESULTS / "runs" / "{agent}" / "{hardware}" / "{competition}" / "{seed}" / "run.json",
-        prepared=lambda wc: prepared_marker(wc.competition),
+        run=rules.run_agent.output.run,
+        prepared=prepared_marker,
         leaderboard=leaderboard_input,
     output:
         grade=RESULTS / "grades" / "{agent}" / "{hardware}" / "{competition}" / "{seed}.json",

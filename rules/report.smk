@@ -1,14 +1,3 @@
-from mlepipe.pipeline import digest, module_closure
-
-REPORTS = RESULTS / "reports"
-# The report code lives in the package (the scripts are thin): its digest is a param, so that
-# editing it rebuilds the reports.
-REPORT_CODE = {
-    name: digest(module_closure([f"mlepipe.report_{name}"]))
-    for name in ("tables", "charts")
-}
-
-
 rule report_tables:
     """Per-competition and summary tables (mean +/- SEM over seeds, pass@k) from grades alone."""
     input:
