@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from mlepipe.cli import main as cli
-from mlepipe.grading import score_frames
-from mlepipe.leaderboards import LeaderboardSource
-from mlepipe.reports import EXTRA_FIELDS, MLEBENCH_FIELDS, grade_submission
+from mlepipe.grading.leaderboards import LeaderboardSource
+from mlepipe.grading.report import EXTRA_FIELDS, MLEBENCH_FIELDS, grade_submission
+from mlepipe.grading.scoring import score_frames
 
 NONE = LeaderboardSource.parse("none")
 
@@ -206,7 +206,7 @@ def test_numeric_ids_compare_as_numbers(tmp_path, practice_data, registry):
 
 
 def test_competitions_without_kaggle_medals_are_still_ranked(tmp_path, registry):
-    from mlepipe.medals import Thresholds
+    from mlepipe.grading.medals import Thresholds
 
     comp = registry.get("spooky-author-identification")
     assert not comp.awards_medals

@@ -1,4 +1,5 @@
-"""Grading reports with exactly MLE-bench's fields, plus our own extras under distinct names."""
+"""Grade records: reports with exactly MLE-bench's fields plus our own extras under distinct names,
+for one submission, one finished run, or a batch."""
 
 from __future__ import annotations
 
@@ -8,16 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlepipe.grading import (
-    InvalidSubmission,
-    load_answers,
-    lower_is_better,
-    read_csv_submission,
-    round_score,
-    score_frames,
-)
-from mlepipe.leaderboards import LeaderboardSource
-from mlepipe.medals import NO_MEDALS, Thresholds, rank
+from mlepipe.grading.checks import InvalidSubmission, read_csv_submission
+from mlepipe.grading.leaderboards import LeaderboardSource
+from mlepipe.grading.medals import NO_MEDALS, Thresholds, rank
+from mlepipe.grading.scoring import load_answers, lower_is_better, round_score, score_frames
 from mlepipe.registry import Competition
 
 # The fields of MLE-bench's CompetitionReport, in its order.
@@ -125,8 +120,8 @@ def grade_submission(
     )
 
 
-def summarize(reports: list[CompetitionReport]) -> dict[str, Any]:
-    """MLE-bench's summary of a batch of graded submissions."""
+def batch_summary(reports: list[CompetitionReport]) -> dict[str, Any]:
+    """MLE-bench's summary of a batch of graded submissions (`mlepipe grade`)."""
 
     def total(name: str) -> int:
         return int(sum(bool(getattr(r, name)) for r in reports))
