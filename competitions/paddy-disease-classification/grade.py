@@ -16,4 +16,6 @@ def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float
     spec = GradingSpec.of(competition)
     sub, ans = align(submission, answers, spec)
     predicted = sub["label"].astype(object).where(sub["label"].notna(), "")
-    return get_metric("accuracy").fn(ans["label"].to_numpy(), predicted.to_numpy())
+    return get_metric(spec.metric).fn(
+        ans["label"].to_numpy(), predicted.to_numpy(), **spec.metric_params
+    )

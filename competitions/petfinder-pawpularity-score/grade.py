@@ -26,6 +26,9 @@ def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> Non
 
 
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:
-    sub, ans = align(submission, answers, GradingSpec.of(competition))
+    spec = GradingSpec.of(competition)
+    sub, ans = align(submission, answers, spec)
     _check_range(sub)
-    return get_metric("rmse").fn(ans["Pawpularity"].to_numpy(), sub["Pawpularity"].to_numpy())
+    return get_metric(spec.metric).fn(
+        ans["Pawpularity"].to_numpy(), sub["Pawpularity"].to_numpy(), **spec.metric_params
+    )
