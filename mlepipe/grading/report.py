@@ -4,7 +4,7 @@ for one submission, one finished run, or a batch."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,12 +50,10 @@ class CompetitionReport:
     thresholds_source: str | None = None
     practice: bool = False
     medals_known: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in MLEBENCH_FIELDS + EXTRA_FIELDS}
         out["created_at"] = self.created_at.isoformat()
-        out.update(self.extra)
         return out
 
 
