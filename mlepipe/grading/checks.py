@@ -29,7 +29,7 @@ class InvalidSubmission(ValueError):
 
 
 # --------------------------------------------------------------------------------------------
-# Reading files
+# Reading a submission
 
 
 def read_csv_submission(path: Path) -> pd.DataFrame:
