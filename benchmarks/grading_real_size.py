@@ -34,7 +34,8 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from grading_speed import BASE, FLOOR, GRADE, best, floor_args, run  # noqa: E402
 
 from fixtures import FixtureSource, fixture_ids, load  # noqa: E402
-from mlepipe.grading import GradingSpec, load_answers  # noqa: E402
+from mlepipe.grading.checks import GradingSpec  # noqa: E402
+from mlepipe.grading.scoring import load_answers  # noqa: E402
 from mlepipe.prepare import prepare  # noqa: E402
 from mlepipe.registry import Registry  # noqa: E402
 

@@ -51,13 +51,13 @@ GRADE = (
     + """
 import json, sys, time
 from pathlib import Path
-from mlepipe.leaderboards import LeaderboardSource
+from mlepipe.grading.leaderboards import LeaderboardSource
 from mlepipe.registry import Registry
 comp = Registry().get(sys.argv[3])
-import mlepipe.metrics, mlepipe.reports  # imports are not part of grading time
+import mlepipe.grading.report, mlepipe.metrics  # imports are not part of grading time
 t = time.perf_counter()
 none = LeaderboardSource.parse("none")
-r = mlepipe.reports.grade_submission(Path(sys.argv[1]), comp, Path(sys.argv[2]), none)
+r = mlepipe.grading.report.grade_submission(Path(sys.argv[1]), comp, Path(sys.argv[2]), none)
 dt = time.perf_counter() - t
 assert r.valid_submission, r.invalid_reason
 peak = hwm()
@@ -70,7 +70,7 @@ BASE = (
     + """
 import json, sys
 if sys.argv[1] == "grade":
-    import mlepipe.metrics, mlepipe.reports
+    import mlepipe.grading.report, mlepipe.metrics
 import pyarrow.csv, pyarrow.json
 print(json.dumps({"peak_mb": hwm()}))
 """

@@ -68,7 +68,7 @@ def cmd_validate(args) -> int:
     """Checks a submission with public files only (usable inside an agent's sandbox)."""
     import pandas as pd
 
-    from mlepipe.grading import InvalidSubmission, check_against_sample, read_csv_submission
+    from mlepipe.grading.checks import InvalidSubmission, check_against_sample, read_csv_submission
 
     comp = _registry().get(args.competition)
     rel = Path(comp.spec["files"]["sample_submission"])
@@ -97,8 +97,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_grade_sample(args) -> int:
-    from mlepipe.leaderboards import LeaderboardSource
-    from mlepipe.reports import grade_submission
+    from mlepipe.grading.leaderboards import LeaderboardSource
+    from mlepipe.grading.report import grade_submission
 
     comp = _registry().get(args.competition)
     report = grade_submission(
@@ -113,8 +113,8 @@ def cmd_grade(args) -> int:
     """Grades a JSONL of {competition_id, submission_path} lines (MLE-bench's input format)."""
     import time
 
-    from mlepipe.leaderboards import LeaderboardSource
-    from mlepipe.reports import grade_submission, summarize, write_json
+    from mlepipe.grading.leaderboards import LeaderboardSource
+    from mlepipe.grading.report import batch_summary, grade_submission, write_json
 
     reg = _registry()
     data_dir = _data_dir(args.data_dir)
@@ -137,7 +137,7 @@ def cmd_grade(args) -> int:
     for n, (cid, path) in enumerate(entries, 1):
         print(f"[{n}/{len(entries)}] grading {cid}", file=sys.stderr)
         reports.append(grade_submission(Path(path), reg.get(cid), data_dir, source))
-    summary = summarize(reports)
+    summary = batch_summary(reports)
     stamp = time.strftime("%Y-%m-%dT%H-%M-%S-%Z", time.gmtime())
     out = Path(args.output_dir) / f"{stamp}_grading_report.json"
     write_json(summary, out)
@@ -149,8 +149,8 @@ def cmd_grade(args) -> int:
 
 def cmd_grade_run(args) -> int:
     """Grades a finished run directory into a grade record (used by the pipeline)."""
-    from mlepipe.leaderboards import LeaderboardSource
-    from mlepipe.reports import grade_run, write_json
+    from mlepipe.grading.leaderboards import LeaderboardSource
+    from mlepipe.grading.report import grade_run, write_json
 
     grade = grade_run(
         Path(args.run_dir), _registry().get(args.competition), Path(args.data_dir),
@@ -161,7 +161,7 @@ def cmd_grade_run(args) -> int:
 
 
 def cmd_thresholds(args) -> int:
-    from mlepipe.medals import thresholds_from_leaderboard
+    from mlepipe.grading.medals import thresholds_from_leaderboard
 
     lib = {"lower": True, "higher": False, None: None}[args.better]
     t = thresholds_from_leaderboard(Path(args.leaderboard), lower_is_better=lib)
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from mlepipe.leaderboards import LeaderboardError
+    from mlepipe.grading.medals import LeaderboardError
     from mlepipe.prepare import PreparationError
     from mlepipe.registry import RegistryError
 

@@ -262,9 +262,11 @@ def preparation_digest(competition: Competition, package_dir: Path = PACKAGE_DIR
 
 
 def grading_files(competition: Competition, package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """Code whose content decides a grade: the grading engine (grade records, checks, metrics,
-    medals and leaderboards) and the competition's own grader."""
-    files = module_closure(["mlepipe.reports", "mlepipe.metrics"], package_dir)
+    """Code whose content decides a grade: every module of the grading subpackage
+    (mlepipe/grading/), the metrics and the competition's own grader. The grader's version
+    (`grading_digest`) is a digest of these and of the competition's grading definition."""
+    grading = sorted((package_dir / "grading").glob("*.py"))
+    files = module_closure([*grading, "mlepipe.metrics"], package_dir)
     return files + _competition_code(competition, competition.grading.get("code"), package_dir)
 
 

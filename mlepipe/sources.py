@@ -26,20 +26,14 @@ import webbrowser
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
-
-if TYPE_CHECKING:
-    import pandas
+from typing import Any, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 8 * 1024 * 1024
 _T = TypeVar("_T")
 KAGGLE_TOKEN_PAGE = "https://www.kaggle.com/settings/api"
-# The API chooses the largest page it serves; a larger request is clamped, not refused.
-LEADERBOARD_PAGE_SIZE = 200
 
 
 class AcquisitionError(RuntimeError):
@@ -336,7 +330,7 @@ def _unattended() -> Iterator[io.StringIO]:
 _import_failure: str | None = None
 
 
-def _kaggle_api() -> Any:
+def kaggle_api() -> Any:
     """A fresh KaggleApi that follows the current environment (authenticate() before use)."""
     global _import_failure
     if _import_failure is not None:  # a failed import leaves half-made modules behind
@@ -425,7 +419,7 @@ def _permanent_error(exc: BaseException, slug: str) -> AcquisitionError:
     )
 
 
-def _with_retries(call: Callable[[], _T], slug: str, retries: int, backoff_seconds: float) -> _T:
+def with_retries(call: Callable[[], _T], slug: str, retries: int, backoff_seconds: float) -> _T:
     """Run ``call`` up to ``retries + 1`` times, backing off after transient failures."""
     attempts = retries + 1
     for attempt in range(1, attempts + 1):
@@ -487,7 +481,7 @@ class KaggleSource:
         reused = _reuse(final, self.name)
         if reused is not None:
             return reused
-        api = _kaggle_api()
+        api = kaggle_api()
         # The client names its output after the slug and the URL; a private folder beside the
         # final name keeps that out of sight and makes the last step a same-disk rename.
         try:
@@ -505,7 +499,7 @@ class KaggleSource:
                 api.authenticate()
                 api.competition_download_files(kaggle_slug, path=str(work), force=True, quiet=True)
 
-            _with_retries(download, kaggle_slug, self.retries, self.backoff_seconds)
+            with_retries(download, kaggle_slug, self.retries, self.backoff_seconds)
             files = [p for p in work.iterdir() if p.is_file() and p.suffix != ".kaggle-partial"]
             if len(files) != 1:
                 raise AcquisitionError(
@@ -529,45 +523,3 @@ def make_source(mirror_dir: Path | None) -> Source:
     if mirror_dir is None or str(mirror_dir) == "":  # an empty setting means "no mirror"
         return KaggleSource()
     return MirrorSource(Path(mirror_dir))
-
-
-def kaggle_leaderboard(
-    kaggle_slug: str, *, retries: int = 3, backoff_seconds: float = 5.0
-) -> pandas.DataFrame:
-    """The competition's leaderboard as the Kaggle API returns it, every page of it.
-
-    Columns keep the API's names (teamId, teamName, submissionDate, score); ``score``, which
-    the API sends as text, is parsed to float (unparseable entries become NaN).
-    """
-    import pandas as pd
-
-    api = _kaggle_api()
-
-    def page(token: str) -> Any:
-        from kagglesdk.competitions.types.competition_api_service import ApiGetLeaderboardRequest
-
-        request = ApiGetLeaderboardRequest()
-        request.competition_name = kaggle_slug
-        request.page_size = LEADERBOARD_PAGE_SIZE
-        request.page_token = token
-        with api.build_kaggle_client() as client:
-            return client.competitions.competition_api_client.get_leaderboard(request)
-
-    _with_retries(api.authenticate, kaggle_slug, retries, backoff_seconds)
-    rows: list[dict[str, Any]] = []
-    token, seen = "", set()
-    while True:
-        response = _with_retries(partial(page, token), kaggle_slug, retries, backoff_seconds)
-        rows.extend(s.to_dict(ignore_defaults=False) for s in response.submissions if s)
-        token = response.next_page_token
-        if not token or token in seen:  # a repeated token would loop forever
-            break
-        seen.add(token)
-    if not rows:
-        raise AcquisitionError(
-            f"Kaggle returned an empty leaderboard for competition '{kaggle_slug}'; check the "
-            f"slug at https://www.kaggle.com/c/{kaggle_slug}/leaderboard"
-        )
-    frame = pd.DataFrame(rows)
-    frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
-    return frame

@@ -21,6 +21,8 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from mlepipe.registry import DERIVED_SPLITS
+
 # Grade field -> summary column, for the rates that need medal thresholds.
 MEDAL_RATES = {
     "any_medal": "any_medal_pct",
@@ -39,7 +41,6 @@ PER_COMPETITION_COLUMNS = [
     "medal", "any_medal", "above_median", "valid_submission", "submission_exists",
     "invalid_reason", "run_status", "sandboxed", "practice", "wall_seconds",
 ]  # fmt: skip
-DERIVED_SPLITS = {"split75": {"low", "medium", "high"}}
 MEDALS = ("gold", "silver", "bronze")
 
 
@@ -92,7 +93,7 @@ def _explode_splits(grades: pd.DataFrame) -> pd.DataFrame:
     for _, g in grades.iterrows():
         splits = set(g["splits"]) | {"all"}
         for name, members in DERIVED_SPLITS.items():
-            if splits & members:
+            if not splits.isdisjoint(members):
                 splits.add(name)
         for s in sorted(splits):
             rows.append({**g.to_dict(), "split": s})

@@ -11,7 +11,7 @@ from snakemake.utils import validate
 
 from mlepipe.agents_config import load_agents
 from mlepipe.hardware import load_hardware, slurm_resources
-from mlepipe.leaderboards import LeaderboardError, LeaderboardSource
+from mlepipe.grading.leaderboards import LeaderboardError, LeaderboardSource
 from mlepipe.pipeline import (
     coerce_config,
     data_source_error,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mlepipe.medals import Thresholds
+from mlepipe.grading.medals import Thresholds
+from mlepipe.grading.report import build_report
 from mlepipe.registry import Registry
-from mlepipe.reports import build_report
 
 REGISTRY = Registry()
 

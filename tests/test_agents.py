@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from mlepipe import grading
 from mlepipe.agents import baseline
+from mlepipe.grading import checks, scoring
 
 REPO = Path(__file__).resolve().parents[1]
 PRACTICE = ["practice-breast-cancer", "practice-wine", "practice-diabetes", "practice-digits"]
@@ -60,7 +60,7 @@ def public(practice_data: Path, cid: str) -> Path:
 def sample_and_answers(practice_data: Path, registry, cid: str):
     comp = registry.get(cid)
     sample = pd.read_csv(comp.sample_submission_path(practice_data))
-    answers = grading.load_answers(comp.answers_path(practice_data))
+    answers = scoring.load_answers(comp.answers_path(practice_data))
     return comp, sample, answers
 
 
@@ -97,11 +97,11 @@ def test_baseline_submission_is_valid_and_beats_the_sample(
 ):
     path, summary, _ = baseline_runs(cid)
     comp, sample, answers = sample_and_answers(practice_data, registry, cid)
-    submission = grading.read_csv_submission(path)
-    grading.check_against_sample(submission, sample, comp)
-    ours = grading.score_frames(submission, answers, comp)
-    floor = grading.score_frames(sample, answers, comp)
-    better = ours < floor if grading.lower_is_better(comp) else ours > floor
+    submission = checks.read_csv_submission(path)
+    checks.check_against_sample(submission, sample, comp)
+    ours = scoring.score_frames(submission, answers, comp)
+    floor = scoring.score_frames(sample, answers, comp)
+    better = ours < floor if scoring.lower_is_better(comp) else ours > floor
     assert better, f"{cid}: baseline {ours} is not better than the sample's {floor}"
     assert summary["result"] == "model"
 
@@ -130,7 +130,7 @@ def test_baseline_finishes_within_a_small_time_limit(tmp_path, practice_data, re
     )
     assert seconds < limit
     comp, sample, _ = sample_and_answers(practice_data, registry, "practice-digits")
-    grading.check_against_sample(grading.read_csv_submission(path), sample, comp)
+    checks.check_against_sample(checks.read_csv_submission(path), sample, comp)
 
 
 def test_baseline_out_of_time_keeps_the_sample_submission(tmp_path, practice_data, registry):

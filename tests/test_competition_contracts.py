@@ -11,17 +11,14 @@ import pandas as pd
 import pytest
 
 from fixtures import FixtureSource, fixture_ids, load
-from mlepipe.grading import (
+from mlepipe.grading.checks import (
     GradingSpec,
     InvalidSubmission,
     check_against_sample,
-    load_answers,
-    lower_is_better,
     read_csv_submission,
-    round_score,
-    score_frames,
 )
-from mlepipe.medals import rank, read_thresholds_table
+from mlepipe.grading.medals import rank, read_thresholds_table
+from mlepipe.grading.scoring import load_answers, lower_is_better, round_score, score_frames
 from mlepipe.metrics import get_metric
 from mlepipe.prepare import prepare
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlepipe.leaderboards import LeaderboardError, LeaderboardSource
+from mlepipe.grading.leaderboards import LeaderboardError, LeaderboardSource
 from mlepipe.pipeline import coerce_config, data_source_error
 
 REPO = Path(__file__).resolve().parents[1]

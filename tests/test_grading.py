@@ -1,16 +1,19 @@
-"""Submission checks and scoring through the generic engine, on the practice competitions.
+"""Submission checks and scoring through the generic engine, on the practice competitions (and on
+small frames for the grading blocks of a few real ones).
 
 Every invalid case gives valid_submission false and a readable reason, never an exception."""
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from mlepipe.cli import main as cli
-from mlepipe.grading import score_frames
-from mlepipe.leaderboards import LeaderboardSource
-from mlepipe.reports import EXTRA_FIELDS, MLEBENCH_FIELDS, grade_submission
+from mlepipe.grading.checks import InvalidSubmission
+from mlepipe.grading.leaderboards import LeaderboardSource
+from mlepipe.grading.report import EXTRA_FIELDS, MLEBENCH_FIELDS, grade_submission
+from mlepipe.grading.scoring import score_frames
 
 NONE = LeaderboardSource.parse("none")
 
@@ -206,7 +209,7 @@ def test_numeric_ids_compare_as_numbers(tmp_path, practice_data, registry):
 
 
 def test_competitions_without_kaggle_medals_are_still_ranked(tmp_path, registry):
-    from mlepipe.medals import Thresholds
+    from mlepipe.grading.medals import Thresholds
 
     comp = registry.get("spooky-author-identification")
     assert not comp.awards_medals
@@ -233,3 +236,38 @@ def test_vinbigdata_numbers_predicted_boxes_in_submission_order(registry):
     reversed_ = in_order.iloc[::-1].reset_index(drop=True)
     assert score_frames(in_order, answers, comp) == pytest.approx(51 / 101)
     assert score_frames(reversed_, answers, comp) == 1.0
+
+
+def test_declared_score_rows_count_only_the_selected_rows(registry):
+    # ventilator-pressure-prediction scores only the inspiratory phase (u_out == 0).
+    comp = registry.get("ventilator-pressure-prediction")
+    answers = pd.DataFrame({"id": [1, 2, 3, 4], "u_out": [0, 0, 1, 1], "pressure": [1.0] * 4})
+    off_when_unscored = pd.DataFrame({"id": [4, 3, 2, 1], "pressure": [9.0, 9.0, 1.0, 3.0]})
+    assert score_frames(off_when_unscored, answers, comp) == 1.0
+    unreadable = off_when_unscored.assign(pressure=["x", 9.0, 1.0, 3.0])
+    with pytest.raises(InvalidSubmission, match="non-numeric"):  # unscored rows are checked too
+        score_frames(unreadable, answers, comp)
+
+
+def test_declared_metric_inputs_come_from_the_answers(registry):
+    # champs-scalar-coupling: log(MAE) per coupling type, the type taken from the answers.
+    comp = registry.get("champs-scalar-coupling")
+    answers = pd.DataFrame(
+        {"id": [1, 2, 3, 4], "type": ["1JHC", "1JHC", "2JHH", "2JHH"],
+         "scalar_coupling_constant": [0.0] * 4}
+    )  # fmt: skip
+    submission = pd.DataFrame({"id": [1, 2, 3, 4], "scalar_coupling_constant": [1, 3, 4, 4.0]})
+    assert score_frames(submission, answers, comp) == pytest.approx((np.log(2) + np.log(4)) / 2)
+
+
+def test_declared_answer_columns_pair_differently_named_targets(registry):
+    # hubmap-kidney-segmentation: the answers hold the submission's `predicted` as `encoding`.
+    comp = registry.get("hubmap-kidney-segmentation")
+    answers = pd.DataFrame(
+        {"id": ["a", "b"], "encoding": ["1 4", "1 2"], "width_pixels": [2, 2],
+         "height_pixels": [2, 2]}
+    )  # fmt: skip
+    submission = pd.DataFrame({"id": ["b", "a"], "predicted": ["1 1", "1 4"]})
+    assert score_frames(submission, answers, comp) == pytest.approx((1 + 2 / 3) / 2)
+    with pytest.raises(InvalidSubmission, match="missing column"):
+        score_frames(submission.rename(columns={"predicted": "encoding"}), answers, comp)

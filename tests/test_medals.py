@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from mlepipe.medals import (
+from mlepipe.grading.medals import (
     Thresholds,
     detect_lower_is_better,
     medal_ranks,

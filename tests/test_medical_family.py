@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from fixtures import FixtureSource, load
-from mlepipe.grading import InvalidSubmission, load_answers, score_frames
+from mlepipe.grading.checks import InvalidSubmission
+from mlepipe.grading.scoring import load_answers, score_frames
 from mlepipe.prepare import prepare
 from mlepipe.preparers.medical import rle_encode, write_rows
 

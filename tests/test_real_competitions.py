@@ -10,7 +10,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from mlepipe.medals import thresholds_from_leaderboard
+from mlepipe.grading.medals import thresholds_from_leaderboard
 from pipeline import REPO, Workflow, jobs_planned
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]

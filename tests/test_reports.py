@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from report_grades import record, thresholds, write
 
+from mlepipe.grading.report import MLEBENCH_FIELDS
 from mlepipe.report_tables import write_tables
-from mlepipe.reports import MLEBENCH_FIELDS
 from mlepipe.summary import load_grades
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,14 +20,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from fake_kaggle import DOWNLOAD, INTROSPECT, LEADERBOARD, FakeKaggle
+from mlepipe.grading.leaderboards import kaggle_leaderboard
 from mlepipe.sources import (
     AcquisitionError,
     FetchedZip,
     KaggleSource,
     MirrorSource,
-    _with_retries,
-    kaggle_leaderboard,
     make_source,
+    with_retries,
 )
 
 SLUG = "tiny-competition"
@@ -287,9 +287,9 @@ def test_storage_failure_hides_signed_url_fake_kaggle_server(fake, tmp_path):
 
 def test_client_prompt_or_browser_is_refused():
     with pytest.raises(AcquisitionError, match="interactive input"):
-        _with_retries(lambda: input("Continue? "), SLUG, retries=0, backoff_seconds=0.0)
+        with_retries(lambda: input("Continue? "), SLUG, retries=0, backoff_seconds=0.0)
     with pytest.raises(AcquisitionError, match="open a browser"):
-        _with_retries(lambda: webbrowser.open("https://example.org"), SLUG, 0, 0.0)
+        with_retries(lambda: webbrowser.open("https://example.org"), SLUG, 0, 0.0)
 
 
 def test_leaderboard_all_pages_fake_kaggle_server(fake):

@@ -15,7 +15,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from mlepipe.grading import InvalidSubmission
+from mlepipe.grading.checks import InvalidSubmission
 from mlepipe.metrics import get_metric
 
 ID, VALUE = "id", "value"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, align
+from mlepipe.grading.checks import GradingSpec, align
 from mlepipe.metrics import get_metric
 
 KEY = "Comment"

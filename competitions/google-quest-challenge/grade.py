@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, align
+from mlepipe.grading.checks import GradingSpec, align
 from mlepipe.metrics import get_metric
 
 

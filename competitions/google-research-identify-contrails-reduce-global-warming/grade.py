@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, InvalidSubmission, align
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import get_metric
 
 TARGET = "encoded_pixels"

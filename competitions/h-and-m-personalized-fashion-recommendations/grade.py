@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, InvalidSubmission, align
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import get_metric
 
 ID, TARGET = "customer_id", "prediction"

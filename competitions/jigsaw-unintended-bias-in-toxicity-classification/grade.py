@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, InvalidSubmission, align
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import get_metric
 
 ID = "id"

@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, InvalidSubmission, align
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import get_metric
 
 KEY = "Patient_Week"

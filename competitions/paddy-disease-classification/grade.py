@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, align
+from mlepipe.grading.checks import GradingSpec, align
 from mlepipe.metrics import get_metric
 
 
@@ -16,4 +16,6 @@ def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float
     spec = GradingSpec.of(competition)
     sub, ans = align(submission, answers, spec)
     predicted = sub["label"].astype(object).where(sub["label"].notna(), "")
-    return get_metric("accuracy").fn(ans["label"].to_numpy(), predicted.to_numpy())
+    return get_metric(spec.metric).fn(
+        ans["label"].to_numpy(), predicted.to_numpy(), **spec.metric_params
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, InvalidSubmission, align
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import get_metric
 
 LOW, HIGH = 1, 100
@@ -26,6 +26,9 @@ def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> Non
 
 
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:
-    sub, ans = align(submission, answers, GradingSpec.of(competition))
+    spec = GradingSpec.of(competition)
+    sub, ans = align(submission, answers, spec)
     _check_range(sub)
-    return get_metric("rmse").fn(ans["Pawpularity"].to_numpy(), sub["Pawpularity"].to_numpy())
+    return get_metric(spec.metric).fn(
+        ans["Pawpularity"].to_numpy(), sub["Pawpularity"].to_numpy(), **spec.metric_params
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, align
+from mlepipe.grading.checks import GradingSpec, align
 from mlepipe.metrics import get_metric
 
 TARGETS = ["patient_overall", "C1", "C2", "C3", "C4", "C5", "C6", "C7"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlepipe.grading import GradingSpec, InvalidSubmission
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission
 from mlepipe.metrics import get_metric
 
 ID, PRED = "image_id", "PredictionString"

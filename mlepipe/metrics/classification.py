@@ -1,8 +1,9 @@
 """Classification metrics: ROC AUC variants, log losses, accuracy, F-scores, MCC, kappa, KL.
 
 Unless a docstring says otherwise, `y_true` and `y_pred` are row-aligned arrays: 1-D for a single
-target column, 2-D (rows x classes/targets) for several. Wherever MLE-bench computes a score with
-scikit-learn, the same scikit-learn function computes it here.
+target column, 2-D (rows x classes/targets) for several. Where MLE-bench computes a score with
+scikit-learn, the same scikit-learn function computes it here, unless a docstring says that the
+same value is computed directly (for speed).
 """
 
 from __future__ import annotations
@@ -537,9 +538,10 @@ def kl_divergence(
     description="Label-weighted label-ranking average precision (lwlrap).",
 )
 def label_weighted_lrap(y_true: Any, y_pred: Any) -> float:
-    """freesound-audio-tagging-2019's lwlrap: sklearn's label_ranking_average_precision_score with
-    each row weighted by its number of true labels; rows without labels are skipped.
-    `y_true` (rows x classes), a label is true where the value is > 0; `y_pred` scores."""
+    """freesound-audio-tagging-2019's lwlrap: each row's label-ranking average precision (as
+    sklearn's label_ranking_average_precision_score defines it, computed directly by
+    `_ranking_precision`), weighted by its number of true labels; rows without labels are
+    skipped. `y_true` (rows x classes), a label is true where the value is > 0; `y_pred` scores."""
     y_true = as_float_array(y_true, "answers", ndim=2)
     y_pred = as_float_array(y_pred, "predictions", ndim=2)
     same_shape(y_true, y_pred)

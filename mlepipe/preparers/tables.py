@@ -5,7 +5,8 @@ Most such competitions hold out part of Kaggle's labelled training table as the 
 with extra steps call the building blocks from their own `prepare.py`.
 
 Byte-identical output needs the same parsing and formatting as MLE-bench: floats parsed exactly
-(`float_precision="round_trip"`), pandas' own CSV writer, and scikit-learn's shuffled split.
+(pandas 3's default; MLE-bench asks for `float_precision="round_trip"`), pandas' own CSV writer,
+and scikit-learn's shuffled split.
 Tables of many gigabytes (tens of millions of rows) are read in chunks and written in blocks
 of rows, so that memory holds one compact copy of the table and never two.
 """
@@ -30,11 +31,6 @@ WRITE_BLOCK_ROWS = 500_000
 # The fixed date of the zip members written here (not archives.FIXED_DATE_TIME: that would change
 # the bytes of archives already prepared).
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-# MLE-bench reads with float_precision="round_trip"; pandas 3 parses floats exactly by default
-# and deprecates the option, so it is only passed to older versions.
-EXACT_FLOATS: dict[str, Any] = (
-    {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
-)
 
 
 class TableError(PreparationError):
@@ -47,7 +43,7 @@ class TableError(PreparationError):
 
 def read_csv(path: Path | str, **kwargs: Any) -> pd.DataFrame:
     """pandas.read_csv with floats parsed exactly, as MLE-bench reads every table."""
-    return pd.read_csv(path, **{**EXACT_FLOATS, **kwargs})
+    return pd.read_csv(path, **kwargs)
 
 
 def write_csv(frame: pd.DataFrame, path: Path | str, **kwargs: Any) -> None:
@@ -108,7 +104,7 @@ class ChunkedTable:
 
     @classmethod
     def read_csv(cls, path: Path | str, *, chunksize: int, **kwargs: Any) -> ChunkedTable:
-        with pd.read_csv(path, chunksize=chunksize, **{**EXACT_FLOATS, **kwargs}) as reader:
+        with pd.read_csv(path, chunksize=chunksize, **kwargs) as reader:
             return cls([chunk.reset_index(drop=True) for chunk in reader])
 
     def __len__(self) -> int:

@@ -22,11 +22,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlepipe.grading import InvalidSubmission, load_answers, read_csv_submission, score_frames
-from mlepipe.leaderboards import LeaderboardSource
+from mlepipe.grading.checks import InvalidSubmission, read_csv_submission
+from mlepipe.grading.leaderboards import LeaderboardSource
+from mlepipe.grading.report import CompetitionReport, grade_submission
+from mlepipe.grading.scoring import load_answers, score_frames
 from mlepipe.prepare import prepare
 from mlepipe.registry import Competition, Registry
-from mlepipe.reports import CompetitionReport, grade_submission
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"

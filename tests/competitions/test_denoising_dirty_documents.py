@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from mlepipe.grading import InvalidSubmission, check_against_sample, round_score, score_frames
+from mlepipe.grading.checks import InvalidSubmission, check_against_sample
+from mlepipe.grading.scoring import round_score, score_frames
 
 COMPETITION_ID = "denoising-dirty-documents"
 

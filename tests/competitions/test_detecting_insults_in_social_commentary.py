@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mlepipe.grading import check_against_sample, read_csv_submission, score_frames
+from mlepipe.grading.checks import check_against_sample, read_csv_submission
+from mlepipe.grading.scoring import score_frames
 
 COMPETITION_ID = "detecting-insults-in-social-commentary"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlepipe.grading import round_score, score_frames
+from mlepipe.grading.scoring import round_score, score_frames
 
 COMPETITION_ID = "leaf-classification"
 

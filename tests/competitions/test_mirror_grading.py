@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlepipe.grading import check_against_sample, round_score, score_frames
+from mlepipe.grading.checks import check_against_sample
+from mlepipe.grading.scoring import round_score, score_frames
 from mlepipe.metrics import get_metric
 
 

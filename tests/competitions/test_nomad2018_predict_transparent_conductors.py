@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlepipe.grading import round_score, score_frames
+from mlepipe.grading.scoring import round_score, score_frames
 
 COMPETITION_ID = "nomad2018-predict-transparent-conductors"
 TARGETS = ["formation_energy_ev_natom", "bandgap_energy_ev"]

@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from mlepipe.grading import score_frames
+from mlepipe.grading.scoring import score_frames
 
 COMPETITION_ID = "random-acts-of-pizza"
 ID, TARGET = "request_id", "requester_received_pizza"

@@ -16,7 +16,8 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from fixtures import FixtureSource, load
-from mlepipe.grading import InvalidSubmission, load_answers, score_frames
+from mlepipe.grading.checks import InvalidSubmission
+from mlepipe.grading.scoring import load_answers, score_frames
 from mlepipe.prepare import PreparationError, prepare
 from mlepipe.preparers import signals
 

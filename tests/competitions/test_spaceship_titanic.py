@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from mlepipe.grading import round_score, score_frames
+from mlepipe.grading.scoring import round_score, score_frames
 
 COMPETITION_ID = "spaceship-titanic"
 

@@ -2,16 +2,21 @@
 
 - a directory of `<competition-id>.csv` leaderboards (Kaggle API layout or `rank,score`),
 - a thresholds table (competition_id, gold_threshold, ..., is_lower_better),
-- `kaggle`: each leaderboard downloaded once through the Kaggle API into a cache directory,
+- `kaggle`: each leaderboard downloaded once through the Kaggle API into a cache directory
+  (`kaggle_leaderboard`),
 - `none`: no thresholds (reports show scores only; no medals are awarded).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
-from mlepipe.medals import (
+import pandas as pd
+
+from mlepipe.grading.medals import (
     LeaderboardError,
     Thresholds,
     read_thresholds_table,
@@ -19,8 +24,13 @@ from mlepipe.medals import (
 )
 from mlepipe.registry import Competition
 
+# The Kaggle client (credentials, retries, no prompts) is the one the data downloads use.
+from mlepipe.sources import AcquisitionError, has_kaggle_credentials, kaggle_api, with_retries
+
 KINDS = ("dir", "thresholds", "kaggle", "none")
 DEFAULT_KAGGLE_CACHE = Path.home() / ".cache" / "mlepipe" / "leaderboards"
+# The API chooses the largest page it serves; a larger request is clamped, not refused.
+LEADERBOARD_PAGE_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -93,8 +103,6 @@ class LeaderboardSource:
             return [c.id for c in real if c.id not in table]
         absent = [c.id for c in real if not self.file_for(c).is_file()]
         if self.kind == "kaggle":
-            from mlepipe.sources import has_kaggle_credentials
-
             return [] if has_kaggle_credentials() else absent
         return absent
 
@@ -155,11 +163,49 @@ def _thresholds_table(path: Path) -> dict[str, Thresholds]:
 
 def download_leaderboard(competition: Competition, dest: Path) -> Path:
     """Fetches the leaderboard through the Kaggle API and stores it as CSV (temp name, rename)."""
-    from mlepipe.sources import kaggle_leaderboard
-
     frame = kaggle_leaderboard(competition.kaggle_slug)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(".csv.part")
     frame.to_csv(tmp, index=False)
     tmp.replace(dest)
     return dest
+
+
+def kaggle_leaderboard(
+    kaggle_slug: str, *, retries: int = 3, backoff_seconds: float = 5.0
+) -> pd.DataFrame:
+    """The competition's leaderboard as the Kaggle API returns it, every page of it.
+
+    Columns keep the API's names (teamId, teamName, submissionDate, score); ``score``, which
+    the API sends as text, is parsed to float (unparseable entries become NaN).
+    """
+    api = kaggle_api()
+
+    def page(token: str) -> Any:
+        from kagglesdk.competitions.types.competition_api_service import ApiGetLeaderboardRequest
+
+        request = ApiGetLeaderboardRequest()
+        request.competition_name = kaggle_slug
+        request.page_size = LEADERBOARD_PAGE_SIZE
+        request.page_token = token
+        with api.build_kaggle_client() as client:
+            return client.competitions.competition_api_client.get_leaderboard(request)
+
+    with_retries(api.authenticate, kaggle_slug, retries, backoff_seconds)
+    rows: list[dict[str, Any]] = []
+    token, seen = "", set()
+    while True:
+        response = with_retries(partial(page, token), kaggle_slug, retries, backoff_seconds)
+        rows.extend(s.to_dict(ignore_defaults=False) for s in response.submissions if s)
+        token = response.next_page_token
+        if not token or token in seen:  # a repeated token would loop forever
+            break
+        seen.add(token)
+    if not rows:
+        raise AcquisitionError(
+            f"Kaggle returned an empty leaderboard for competition '{kaggle_slug}'; check the "
+            f"slug at https://www.kaggle.com/c/{kaggle_slug}/leaderboard"
+        )
+    frame = pd.DataFrame(rows)
+    frame["score"] = pd.to_numeric(frame["score"], errors="coerce")
+    return frame

@@ -1,23 +1,18 @@
-"""Grading reports with exactly MLE-bench's fields, plus our own extras under distinct names."""
+"""Grade records: reports with exactly MLE-bench's fields plus our own extras under distinct names,
+for one submission, one finished run, or a batch."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlepipe.grading import (
-    InvalidSubmission,
-    load_answers,
-    lower_is_better,
-    read_csv_submission,
-    round_score,
-    score_frames,
-)
-from mlepipe.leaderboards import LeaderboardSource
-from mlepipe.medals import NO_MEDALS, Thresholds, rank
+from mlepipe.grading.checks import InvalidSubmission, read_csv_submission
+from mlepipe.grading.leaderboards import LeaderboardSource
+from mlepipe.grading.medals import NO_MEDALS, Thresholds, rank
+from mlepipe.grading.scoring import load_answers, lower_is_better, round_score, score_frames
 from mlepipe.registry import Competition
 
 # The fields of MLE-bench's CompetitionReport, in its order.
@@ -55,12 +50,10 @@ class CompetitionReport:
     thresholds_source: str | None = None
     practice: bool = False
     medals_known: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in MLEBENCH_FIELDS + EXTRA_FIELDS}
         out["created_at"] = self.created_at.isoformat()
-        out.update(self.extra)
         return out
 
 
@@ -125,8 +118,8 @@ def grade_submission(
     )
 
 
-def summarize(reports: list[CompetitionReport]) -> dict[str, Any]:
-    """MLE-bench's summary of a batch of graded submissions."""
+def batch_summary(reports: list[CompetitionReport]) -> dict[str, Any]:
+    """MLE-bench's summary of a batch of graded submissions (`mlepipe grade`)."""
 
     def total(name: str) -> int:
         return int(sum(bool(getattr(r, name)) for r in reports))

@@ -1,19 +1,18 @@
-"""Submission checking and scoring.
+"""Reading a submission and checking it against a template: the answers when grading, the
+public sample submission when validating (`mlepipe validate`, inside an agent's sandbox, where no
+private file exists). The validator and the grader share these checks.
 
-One engine serves every competition: the YAML `grading:` block says which columns identify a row,
-which are scored, what each cell must hold, and which metric scores them. A competition whose
-scoring does not fit provides `score()` (and optionally `validate()`) in its own `grade.py`, and
-may call `align()` from here to get the same checks.
+The YAML `grading:` block (read into GradingSpec) says which columns identify a row, which are
+scored and what each cell must hold. Rows are always paired by id, never by position. A
+competition whose checks do not fit provides `validate()` in its own `grade.py`, and may call
+`align()` from here to get the same checks.
 
-Rows are always paired by id, never by position. The same checks run against the answers (when
-grading) and against the public sample submission (`mlepipe validate`, inside an agent's sandbox,
-where no private file exists).
+Nothing here imports mlepipe.metrics (scikit-learn, scipy): the format check that agents call
+inside their sandbox stays quick to start.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,18 +23,13 @@ from pandas.api.types import is_float_dtype, is_integer_dtype
 
 from mlepipe.registry import Competition
 
-# mlepipe.metrics (scikit-learn, scipy) is imported only when scoring: the format check that
-# agents call inside their sandbox stays quick to start.
-
-SCORE_DECIMALS = 5  # MLE-bench rounds every score to 5 decimals
-
 
 class InvalidSubmission(ValueError):
     """The submission cannot be scored; the message says why, for a person to read."""
 
 
 # --------------------------------------------------------------------------------------------
-# Reading files
+# Reading a submission
 
 
 def read_csv_submission(path: Path) -> pd.DataFrame:
@@ -62,15 +56,6 @@ def read_csv_submission(path: Path) -> pd.DataFrame:
     return df
 
 
-def load_answers(path: Path) -> pd.DataFrame | list[dict]:
-    """Answers are a CSV (most competitions) or JSON lines (a few)."""
-    path = Path(path)
-    if path.suffix == ".jsonl":
-        with path.open(encoding="utf-8") as f:
-            return [json.loads(line) for line in f if line.strip()]
-    return pd.read_csv(path)
-
-
 # --------------------------------------------------------------------------------------------
 # Checking a submission against a template (answers or sample submission)
 
@@ -86,6 +71,12 @@ class GradingSpec:
     sum_tolerance: float
     extra_columns: str
     lower_is_better: bool | None
+    # metric keyword -> answers column, passed to the metric row by row
+    metric_inputs: dict[str, str]
+    # answers column -> value: only the rows holding these values are scored
+    score_rows: dict[str, Any]
+    # target column -> the answers column that holds its truth under another name
+    answer_columns: dict[str, str]
 
     @classmethod
     def of(cls, competition: Competition) -> GradingSpec:
@@ -101,12 +92,17 @@ class GradingSpec:
             sum_tolerance=float(g.get("sum_tolerance", 1e-6)),
             extra_columns=g.get("extra_columns", "ignore"),
             lower_is_better=g.get("lower_is_better"),
+            metric_inputs=dict(g.get("metric_inputs") or {}),
+            score_rows=dict(g.get("score_rows") or {}),
+            answer_columns=dict(g.get("answer_columns") or {}),
         )
 
     def targets(self, template: pd.DataFrame) -> list[str]:
         if self.target_columns:
             return list(self.target_columns)
-        return [c for c in template.columns if c not in self.id_columns]
+        # Columns that only feed the metric or select rows are no predictions.
+        inputs = {*self.id_columns, *self.metric_inputs.values(), *self.score_rows}
+        return [c for c in template.columns if c not in inputs]
 
 
 def _id_keys(sub: pd.DataFrame, tmpl: pd.DataFrame, columns: tuple[str, ...]):
@@ -233,53 +229,9 @@ def _check_cells(sub: pd.DataFrame, targets: list[str], spec: GradingSpec) -> pd
     return sub
 
 
-# --------------------------------------------------------------------------------------------
-# Scoring
-
-
-def _metric(spec: GradingSpec):
-    from mlepipe.metrics import get_metric
-
-    return get_metric(spec.metric)
-
-
-def lower_is_better(competition: Competition) -> bool:
-    spec = GradingSpec.of(competition)
-    if spec.lower_is_better is not None:
-        return spec.lower_is_better
-    return _metric(spec).lower_is_better
-
-
-def score_frames(submission: pd.DataFrame, answers: Any, competition: Competition) -> float:
-    """The unrounded score of an already-read submission; raises InvalidSubmission."""
-    from mlepipe.metrics import MetricInputError
-
-    spec = GradingSpec.of(competition)
-    module = competition.grade_module
-    try:
-        if module is not None and hasattr(module, "score"):
-            value = module.score(submission, answers, competition)
-        else:
-            sub, ans = align(submission, answers, spec)
-            targets = spec.targets(answers)
-            y_true = _column_values(ans, targets)
-            y_pred = _column_values(sub, targets)
-            value = _metric(spec).fn(y_true, y_pred, **spec.metric_params)
-    except MetricInputError as exc:
-        raise InvalidSubmission(str(exc)) from None
-    value = float(value)
-    if math.isnan(value):
-        raise InvalidSubmission("the metric is undefined for this submission (NaN)")
-    return value
-
-
-def _column_values(frame: pd.DataFrame, targets: list[str]) -> np.ndarray:
-    if len(targets) == 1:
-        return frame[targets[0]].to_numpy()
-    return frame[targets].to_numpy()
-
-
-def check_against_sample(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> None:
+def check_against_sample(
+    submission: pd.DataFrame, sample: pd.DataFrame, competition: Competition
+) -> None:
     """The public check: what can be verified with the sample submission alone."""
     module = competition.grade_module
     if module is not None and hasattr(module, "validate"):
@@ -287,7 +239,3 @@ def check_against_sample(submission: pd.DataFrame, sample: pd.DataFrame, competi
         return
     spec = GradingSpec.of(competition)
     align(submission, sample, spec, targets=spec.targets(sample))
-
-
-def round_score(value: float) -> float:
-    return round(value, SCORE_DECIMALS)

@@ -1,0 +1,90 @@
+"""Scoring a submission against the private answers.
+
+One engine serves every competition: after the checks of `checks.align`, the metric named in the
+YAML `grading:` block gets the scored columns of answers and submission, row by row, with
+`metric_params`. The block may also hand answers columns to the metric (`metric_inputs`, e.g.
+each row's group), score only some rows (`score_rows`) and name a target column that the answers
+call otherwise (`answer_columns`). A competition whose scoring does not fit provides `score()` in
+its own `grade.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
+from mlepipe.metrics import Metric, MetricInputError, get_metric
+from mlepipe.registry import Competition
+
+SCORE_DECIMALS = 5  # MLE-bench rounds every score to 5 decimals
+
+
+def load_answers(path: Path) -> pd.DataFrame | list[dict]:
+    """Answers are a CSV (most competitions) or JSON lines (a few)."""
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        with path.open(encoding="utf-8") as f:
+            return [json.loads(line) for line in f if line.strip()]
+    return pd.read_csv(path)
+
+
+def _metric(spec: GradingSpec) -> Metric:
+    return get_metric(spec.metric)
+
+
+def lower_is_better(competition: Competition) -> bool:
+    spec = GradingSpec.of(competition)
+    if spec.lower_is_better is not None:
+        return spec.lower_is_better
+    return _metric(spec).lower_is_better
+
+
+def score_frames(submission: pd.DataFrame, answers: Any, competition: Competition) -> float:
+    """The unrounded score of an already-read submission; raises InvalidSubmission."""
+    spec = GradingSpec.of(competition)
+    module = competition.grade_module
+    try:
+        if module is not None and hasattr(module, "score"):
+            value = module.score(submission, answers, competition)
+        else:
+            value = _score_declared(submission, answers, spec)
+    except MetricInputError as exc:
+        raise InvalidSubmission(str(exc)) from None
+    value = float(value)
+    if math.isnan(value):
+        raise InvalidSubmission("the metric is undefined for this submission (NaN)")
+    return value
+
+
+def _score_declared(submission: pd.DataFrame, answers: pd.DataFrame, spec: GradingSpec) -> float:
+    """The score as the grading block declares it."""
+    if spec.answer_columns:
+        answers = answers.rename(columns={v: k for k, v in spec.answer_columns.items()})
+    sub, ans = align(submission, answers, spec)
+    targets = spec.targets(answers)
+    if spec.score_rows:
+        # Every row is checked above; only the selected ones count.
+        scored = np.logical_and.reduce(
+            [(ans[column] == value).to_numpy() for column, value in spec.score_rows.items()]
+        )
+        sub, ans = sub[scored], ans[scored]
+    inputs = {name: ans[column].to_numpy() for name, column in spec.metric_inputs.items()}
+    y_true = _column_values(ans, targets)
+    y_pred = _column_values(sub, targets)
+    return _metric(spec).fn(y_true, y_pred, **inputs, **spec.metric_params)
+
+
+def _column_values(frame: pd.DataFrame, targets: list[str]) -> np.ndarray:
+    if len(targets) == 1:
+        return frame[targets[0]].to_numpy()
+    return frame[targets].to_numpy()
+
+
+def round_score(value: float) -> float:
+    return round(value, SCORE_DECIMALS)
