@@ -55,7 +55,7 @@ CHILD = (
 import sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from mlepipe.preparers import tables
+from mlepipe.preparers import io as preparer_io
 from mlepipe.prepare import resolve_preparer
 from mlepipe.registry import Registry
 comp = Registry(Path(sys.argv[1]) / "competitions").get(sys.argv[2])
@@ -65,7 +65,7 @@ if sys.argv[6] == "none":
 elif sys.argv[6] != "yaml":
     params["chunksize"] = int(sys.argv[6])
 if sys.argv[7] != "yaml":
-    tables.WRITE_BLOCK_ROWS = int(sys.argv[7])
+    preparer_io.WRITE_BLOCK_ROWS = int(sys.argv[7])
 raw, public, private = (Path(p) for p in sys.argv[3:6])
 prepare = resolve_preparer(comp.preparation["kind"], comp.id)
 prepare(raw=raw, public=public, private=private, **params)

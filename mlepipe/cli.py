@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     from mlepipe.grading.medals import LeaderboardError
-    from mlepipe.prepare import PreparationError
+    from mlepipe.preparers.errors import PreparationError
     from mlepipe.registry import RegistryError
 
     expected: tuple[type[BaseException], ...] = (

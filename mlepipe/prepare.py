@@ -12,26 +12,18 @@ import difflib
 import hashlib
 import logging
 import shutil
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mlepipe.preparers.errors import ChecksumMismatch, PreparationError
 from mlepipe.registry import Competition
 
 log = logging.getLogger(__name__)
 
 # The files MLE-bench checksums: top-level files of public/ and private/ with these extensions.
 CHECKSUM_EXTENSIONS = ("csv", "json", "jsonl", "parquet", "bson")
-
-
-class PreparationError(RuntimeError):
-    pass
-
-
-class ChecksumMismatch(PreparationError):
-    pass
 
 
 def md5_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -88,22 +80,6 @@ def is_prepared(competition: Competition, data_dir: Path) -> bool:
         and competition.answers_path(data_dir).is_file()
         and competition.sample_submission_path(data_dir).is_file()
     )
-
-
-def safe_extract(archive: Path, dest: Path) -> None:
-    """Extracts a zip, refusing members that would land outside `dest`."""
-    dest = dest.resolve()
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            for member in zf.infolist():
-                target = (dest / member.filename).resolve()
-                if dest != target and dest not in target.parents:
-                    raise PreparationError(f"{archive}: member {member.filename!r} escapes {dest}")
-            zf.extractall(dest)
-    except zipfile.BadZipFile:
-        raise PreparationError(
-            f"{archive} is not a valid zip; delete it and download or stage it again"
-        ) from None
 
 
 def run_preparer(competition: Competition, raw: Path, public: Path, private: Path) -> None:
@@ -192,9 +168,12 @@ def _extracted_raw(competition: Competition, data_dir: Path, zip_md5: str | None
     for stale in (partial, raw):
         if stale.exists():
             shutil.rmtree(stale)
+    # Imported here: io imports pandas, and importing this module (as the CLI does) stays light.
+    from mlepipe.preparers.io import extract_zip
+
     log.info("%s: extracting %s", competition.id, competition.zip_path(data_dir).name)
     partial.mkdir(parents=True)
-    safe_extract(competition.zip_path(data_dir), partial)
+    extract_zip(competition.zip_path(data_dir), partial)
     partial.rename(raw)
     if zip_md5:
         marker.write_text(zip_md5 + "\n")

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from mlepipe.prepare import PreparationError
-
 MLEPIPE = [sys.executable, "-m", "mlepipe"]
 BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE ended
 
@@ -104,14 +102,6 @@ def test_collection_without_its_metadata_fails_in_one_line(tmp_path):
     )  # fmt: skip
     line = _one_error_line(done)
     assert "metadata.json is missing" in line, line
-
-
-def test_every_preparer_error_is_a_preparation_error():
-    from mlepipe.preparers.collections import CollectionError
-    from mlepipe.preparers.tables import TableError
-
-    assert issubclass(TableError, PreparationError)
-    assert issubclass(CollectionError, PreparationError)
 
 
 # --- names ----------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from fixtures import FixtureSource, load
 from mlepipe.grading.checks import InvalidSubmission
 from mlepipe.grading.scoring import load_answers, score_frames
 from mlepipe.prepare import prepare
-from mlepipe.preparers.medical import rle_encode, write_rows
+from mlepipe.preparers.medical import rle_encode
 
 
 def _prepared(registry, tmp_path_factory, cid):
@@ -25,13 +25,6 @@ def test_rle_encode_numbers_pixels_down_columns_from_one():
     mask = np.array([[0, 1], [1, 1], [0, 0]])
     assert rle_encode(mask) == [2, 1, 4, 2]
     assert rle_encode(np.zeros((3, 2))) == []
-
-
-def test_write_rows_gives_the_text_of_a_whole_frame_selection(tmp_path):
-    frame = pd.DataFrame({"a": [1.5, 2.0, np.nan, 4.25], "b": ["x", "y,z", "w", "v"]})
-    keep = [True, False, True, True]
-    write_rows(frame, keep, tmp_path / "out.csv", chunksize=1)
-    assert (tmp_path / "out.csv").read_text() == frame[keep].to_csv(index=False)
 
 
 def test_osic_submission_missing_a_scored_week_is_invalid(registry, tmp_path_factory):

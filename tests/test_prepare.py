@@ -5,7 +5,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from mlepipe.prepare import ChecksumMismatch, prepare, safe_extract, verify_prepared
+from mlepipe.prepare import prepare, verify_prepared
+from mlepipe.preparers.errors import ChecksumMismatch
 
 
 def test_layout_is_mlebench_data_dir(practice_data, registry):
@@ -50,16 +51,3 @@ def test_tampered_files_fail_verification_with_a_diff(tmp_path, practice_data, r
     prepare(comp, tmp_path, verify=False)  # the explicit opt-out
     prepare(comp, tmp_path, force=True)  # or prepare again
     verify_prepared(comp, tmp_path)
-
-
-def test_zip_members_cannot_escape(tmp_path):
-    import zipfile
-
-    evil = tmp_path / "evil.zip"
-    with zipfile.ZipFile(evil, "w") as zf:
-        zf.writestr("../outside.txt", "x")
-    from mlepipe.prepare import PreparationError
-
-    with pytest.raises(PreparationError, match="escapes"):
-        safe_extract(evil, tmp_path / "raw")
-    assert not (tmp_path / "outside.txt").exists()

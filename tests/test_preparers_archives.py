@@ -8,8 +8,8 @@ import zipfile
 
 import pytest
 
-from mlepipe.prepare import PreparationError
 from mlepipe.preparers.archives import FIXED_DATE_TIME, member_info, zip_files, zip_members
+from mlepipe.preparers.errors import PreparationError
 
 
 def test_zip_files_ignore_the_files_own_mtimes(tmp_path):

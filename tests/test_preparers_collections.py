@@ -1,5 +1,5 @@
-"""Shared preparation helpers for large image collections: BSON streams, archives member by
-member, per-category splits."""
+"""Preparation helpers for large image collections: BSON streams and tar archives member by
+member."""
 
 from __future__ import annotations
 
@@ -9,15 +9,8 @@ import tarfile
 
 import pytest
 
-from mlepipe.preparers.collections import (
-    CollectionError,
-    bson_ints,
-    bson_rewrite,
-    encode_bson,
-    iter_bson,
-    split_groups,
-    split_tar,
-)
+from mlepipe.preparers.collections import bson_ints, bson_rewrite, encode_bson, iter_bson, split_tar
+from mlepipe.preparers.errors import PreparationError
 
 
 def test_bson_documents_stream_back_with_their_ids_and_categories(tmp_path):
@@ -47,7 +40,7 @@ def test_bson_rewrite_moves_id_first_as_drivers_encode_it():
 def test_a_truncated_bson_file_is_reported_with_its_offset(tmp_path):
     path = tmp_path / "train.bson"
     path.write_bytes(encode_bson({"_id": 1}) + encode_bson({"_id": 2})[:-3])
-    with pytest.raises(CollectionError, match="byte 14"):
+    with pytest.raises(PreparationError, match="byte 14"):
         list(iter_bson(path))
 
 
@@ -79,16 +72,5 @@ def test_split_tar_routes_members_and_keeps_their_attributes(tmp_path):
 def test_split_tar_refuses_a_file_that_is_not_a_tar(tmp_path):
     src = tmp_path / "x.tar.gz"
     src.write_bytes(b"not a tar at all" * 100)
-    with pytest.raises(CollectionError, match="not a readable tar"):
+    with pytest.raises(PreparationError, match="not a readable tar"):
         split_tar(src, {"a": tmp_path / "a.tar"}, lambda name: ("a", name))
-
-
-def test_small_categories_keep_one_in_train_and_send_their_last_to_test():
-    groups = {
-        c: [({"n": i}, {}) for i in range(n)] for c, n in {"a": 1, "b": 2, "c": 4, "d": 10}.items()
-    }
-    train, test = split_groups(groups, 0.2, small_groups=True)
-    assert [len(test[c]) for c in "abcd"] == [0, 1, 1, 2]
-    assert test["c"] == groups["c"][-1:]
-    with pytest.raises(CollectionError, match="single sample"):
-        split_groups({"a": groups["a"]}, 0.2, small_groups=False)

@@ -9,7 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mlepipe.preparers import io as preparer_io
 from mlepipe.preparers import tables
+from mlepipe.preparers.errors import PreparationError
 
 N = 600
 
@@ -46,14 +48,14 @@ def test_chunked_holdout_writes_the_same_bytes_as_in_memory(tmp_path, monkeypatc
     raw = _raw(tmp_path)
     whole = _prepare(raw, tmp_path / "whole")
     # Small blocks, so that some take no row from the chunk holding the empty cell.
-    monkeypatch.setattr(tables, "WRITE_BLOCK_ROWS", 3)
+    monkeypatch.setattr(preparer_io, "WRITE_BLOCK_ROWS", 3)
     chunked = _prepare(raw, tmp_path / "chunked", chunksize=N // 3)
     assert chunked == whole
 
 
 def test_renumbered_ids_continue_from_train_into_test(tmp_path, monkeypatch):
     raw = _raw(tmp_path)
-    monkeypatch.setattr(tables, "WRITE_BLOCK_ROWS", 70)
+    monkeypatch.setattr(preparer_io, "WRITE_BLOCK_ROWS", 70)
     _prepare(raw, tmp_path / "out", renumber_ids=True)
     train = pd.read_csv(tmp_path / "out" / "public" / "train.csv")
     test = pd.read_csv(tmp_path / "out" / "public" / "test.csv")
@@ -63,6 +65,6 @@ def test_renumbered_ids_continue_from_train_into_test(tmp_path, monkeypatch):
 
 def test_missing_label_column_is_reported(tmp_path):
     raw = _raw(tmp_path)
-    with pytest.raises(tables.TableError, match="missing column"):
+    with pytest.raises(PreparationError, match="missing column"):
         tables.holdout(raw, tmp_path, tmp_path, test_size=0.1, id_column="key",
                        label_columns=["nope"], sample_values={})  # fmt: skip

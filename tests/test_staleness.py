@@ -101,7 +101,7 @@ def test_preparation_block_reprepares_that_competition(wf):
 
 
 def test_preparer_code_reprepares_the_competitions_that_use_it(wf):
-    with wf.edited("mlepipe/preparers/__init__.py"):  # split_table: both practice tables
+    with wf.edited("mlepipe/preparers/splits.py"):  # split_table: both practice tables
         jobs = planned(wf)
     assert jobs["prepare_competition"] == 2 and jobs["run_agent"] == 4 and jobs["grade_run"] == 4
 

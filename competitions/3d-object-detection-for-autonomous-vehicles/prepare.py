@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import CollectionError, copy_files, read_json, write_json
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_files, read_json, write_json
 
 COPIED_TABLES = ("attribute.json", "category.json", "sensor.json", "visibility.json")
 MAP_IMAGE = "map_raster_palo_alto.png"
@@ -31,7 +32,7 @@ def with_confidence(objects: object) -> object:
         return objects
     tokens = objects.split(" ")
     if len(tokens) % TOKENS_PER_OBJECT:
-        raise CollectionError(
+        raise PreparationError(
             f"a train.csv prediction string has {len(tokens)} values, not a multiple of "
             f"{TOKENS_PER_OBJECT}: {objects[:80]!r}"
         )
@@ -48,7 +49,7 @@ def split_rows(rows: list[dict], key: str, train: set, test: set, what: str) -> 
         elif row[key] in test:
             right.append(row)
         else:
-            raise CollectionError(f"{what} {row.get('token', '')!r} belongs to no split")
+            raise PreparationError(f"{what} {row.get('token', '')!r} belongs to no split")
     return left, right
 
 
@@ -60,7 +61,7 @@ def follow(rows: list[dict], key: str, table: list[dict], *, unique: bool) -> li
         tokens = list(dict.fromkeys(tokens))
     missing = [token for token in tokens if token not in by_token]
     if missing:
-        raise CollectionError(
+        raise PreparationError(
             f"{key} {missing[0]!r} refers to no record; the metadata are incomplete"
         )
     return [by_token[token] for token in tokens]
@@ -72,7 +73,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     logs = read_json(src / "log.json")
     log_ids = [log["token"] for log in logs]
     if len(set(log_ids)) != len(log_ids):
-        raise CollectionError(f"{src / 'log.json'} lists a log token twice")
+        raise PreparationError(f"{src / 'log.json'} lists a log token twice")
     train_logs, test_logs = train_test_split(log_ids, test_size=0.2, random_state=0)
     train_set, test_set = set(train_logs), set(test_logs)
     write_json(train_dir / "log.json", [log for log in logs if log["token"] in train_set])
@@ -90,7 +91,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     train_rows = table[table["Id"].isin(train_ids)]
     test_rows = table[table["Id"].isin(test_ids)]
     if len(train_rows) != len(train_samples) or len(test_rows) != len(test_samples):
-        raise CollectionError("train.csv must have exactly one row per sample of sample.json")
+        raise PreparationError("train.csv must have exactly one row per sample of sample.json")
     train_rows.to_csv(public / "train.csv", index=False)
     answers = test_rows.assign(PredictionString=test_rows["PredictionString"].map(with_confidence))
     answers.to_csv(private / "test.csv", index=False)
@@ -123,7 +124,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
 
     maps = read_json(src / "map.json")
     if len(maps) != 1:
-        raise CollectionError(f"{src / 'map.json'} lists {len(maps)} maps; one was expected")
+        raise PreparationError(f"{src / 'map.json'} lists {len(maps)} maps; one was expected")
     write_json(train_dir / "map.json", [{**maps[0], "log_tokens": list(train_logs)}])
     write_json(test_dir / "map.json", [{**maps[0], "log_tokens": list(test_logs)}])
 
@@ -163,7 +164,7 @@ def copy_sensor_files(raw: Path, public: Path, sample_data: list[dict], test_ids
     for datum in sample_data:
         kind = folders.get(datum["fileformat"])
         if kind is None:
-            raise CollectionError(f"sample data has an unknown fileformat {datum['fileformat']!r}")
+            raise PreparationError(f"sample data has an unknown fileformat {datum['fileformat']!r}")
         side = "test" if datum["sample_token"] in test_ids else "train"
         name = Path(datum["filename"]).name
         if (side, name) in seen:

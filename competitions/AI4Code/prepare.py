@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlepipe.preparers.tables import TableError, read_csv, write_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import read_csv, write_csv
 
 TEST_NOTEBOOKS = 20_000
 
@@ -33,7 +34,7 @@ def family_split(ancestors: pd.DataFrame, test_size: int) -> tuple[list[str], li
             to_test[number] = True
             taken += size
     if taken != test_size:
-        raise TableError(
+        raise PreparationError(
             f"could not gather exactly {test_size} notebooks in whole families (got {taken})"
         )
     order = np.argsort(family, kind="stable")

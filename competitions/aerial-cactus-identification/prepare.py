@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
 from mlepipe.preparers.archives import zip_members
+from mlepipe.preparers.errors import PreparationError
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.images import copy_file
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file
 
 TEST_SIZE = 5000
 ALGORITHMS = ["JMiPOD", "JUNIWARD", "UERD"]

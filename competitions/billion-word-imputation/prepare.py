@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from mlepipe.preparers.archives import zip_files
-from mlepipe.preparers.tables import ZIP_TIMESTAMP, TableError
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.tables import ZIP_TIMESTAMP
 
 SHARE = 0.01
 LINES_PER_READ = 65_536
@@ -33,7 +34,7 @@ def _sentences(archive: Path) -> Iterator[str]:
     with zipfile.ZipFile(archive) as zf:
         names = [n for n in zf.namelist() if not n.endswith("/")]
         if len(names) != 1:
-            raise TableError(f"{archive}: expected one file inside, found {names}")
+            raise PreparationError(f"{archive}: expected one file inside, found {names}")
         with zf.open(names[0]) as member:
             yield from io.TextIOWrapper(member, encoding="utf-8")
 

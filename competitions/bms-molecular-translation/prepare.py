@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.medical import copy_file, read_csv, require_columns
+from mlepipe.preparers.io import copy_file, read_csv, require_columns
 
 PLACEHOLDER = "InChI=1S/H2O/h1H2"
 

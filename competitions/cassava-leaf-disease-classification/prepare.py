@@ -14,8 +14,9 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.images import copy_file, copy_images, read_csv, tfrecord_ids
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.images import tfrecord_ids
+from mlepipe.preparers.io import copy_file, copy_files, read_csv
 
 
 def _copy_records(files: list[Path], dest: Path, prefix: str) -> None:
@@ -43,6 +44,6 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     test.assign(label=4).to_csv(public / "sample_submission.csv", index=False)
     _copy_records(train_records, public / "train_tfrecords", "ld_train")
     _copy_records(test_records, public / "test_tfrecords", "ld_test")
-    copy_images(raw / "train_images", public / "train_images", train["image_id"])
-    copy_images(raw / "train_images", public / "test_images", test["image_id"])
+    copy_files(raw / "train_images", public / "train_images", train["image_id"])
+    copy_files(raw / "train_images", public / "test_images", test["image_id"])
     copy_file(raw / "label_num_to_disease_map.json", public / "label_num_to_disease_map.json")

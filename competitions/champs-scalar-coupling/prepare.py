@@ -18,15 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlepipe.preparers.signals import (
-    copy_files,
-    extract_zip,
-    read_csv,
-    rows_in_group_order,
-    split_groups,
-    write_csv,
-    write_rows,
-)
+from mlepipe.preparers.io import copy_files, extract_zip, read_csv, write_csv, write_rows
+from mlepipe.preparers.splits import rows_in_group_order, split_ids
 
 TARGET = "scalar_coupling_constant"
 # Tables given for training molecules only; filtered to the new training molecules.
@@ -48,7 +41,7 @@ def _filter_table(src: Path, dst: Path, molecules: set[str]) -> None:
 def prepare(raw: Path, public: Path, private: Path) -> None:
     table = read_csv(raw / "train.csv")
     names = table["molecule_name"]
-    train_molecules, test_molecules = split_groups(
+    train_molecules, test_molecules = split_ids(
         sorted(names.unique()), test_size=0.1, random_state=0
     )
     train_rows = rows_in_group_order(names, train_molecules)

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
+from mlepipe.preparers.errors import PreparationError
 
 # How pandas writes each float64 intensity / 255 in a CSV (shortest round-trip repr).
 _TEXT = np.dtypes.StringDType()

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.images import copy_images, one_hot, read_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.images import one_hot
+from mlepipe.preparers.io import copy_files, read_csv
 
 N_BREEDS = 120
 
@@ -34,5 +35,5 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     train.to_csv(public / "labels.csv", index=False)
     answers.to_csv(private / "test.csv", index=False)
     sample.to_csv(public / "sample_submission.csv", index=False)
-    copy_images(raw / "train", public / "train", (f"{i}.jpg" for i in train["id"]))
-    copy_images(raw / "train", public / "test", (f"{i}.jpg" for i in test["id"]))
+    copy_files(raw / "train", public / "train", (f"{i}.jpg" for i in train["id"]))
+    copy_files(raw / "train", public / "test", (f"{i}.jpg" for i in test["id"]))

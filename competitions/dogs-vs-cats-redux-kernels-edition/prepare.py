@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mlepipe.preparers.archives import zip_files
-from mlepipe.preparers.images import extract_member, zip_names
+from mlepipe.preparers.io import extract_member, zip_names
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlepipe.preparers.tables import ChunkedTable, split_indices, write_csv
+from mlepipe.preparers.io import write_csv, write_rows
+from mlepipe.preparers.splits import split_indices
+from mlepipe.preparers.tables import ChunkedTable
 
 # Rows average about 1 KB of text: chunks and blocks of this size keep memory use small.
 CHUNK_ROWS = 200_000
@@ -24,7 +26,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     )
     train_rows, test_rows = split_indices(len(questions), test_size=0.1, random_state=0)
     test = questions.take(test_rows)
-    questions.write_rows(train_rows, public / "train.csv", block=BLOCK_ROWS)
+    write_rows(questions, train_rows, public / "train.csv", block=BLOCK_ROWS)
     del questions
 
     unlabelled = test.drop(columns="Tags")

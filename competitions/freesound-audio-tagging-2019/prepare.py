@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.signals import read_csv, write_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import read_csv, write_csv
 
 META_URL = "https://zenodo.org/records/3612637/files/FSDKaggle2019.meta.zip?download=1"
 META_ZIP = "FSDKaggle2019.meta.zip"

@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.medical import copy_file, copy_tree, npy_shape, rle_encode
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, copy_tree
+from mlepipe.preparers.medical import npy_shape, rle_encode
 
 BANDS = [f"band_{b:02d}.npy" for b in range(8, 17)]
 MASKS = ["human_individual_masks.npy", "human_pixel_masks.npy"]

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.medical import copy_file, copy_tree
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, copy_tree
 
 TRANSACTIONS = "transactions_train.csv"
 COLUMNS = ["t_dat", "customer_id", "article_id", "price", "sales_channel_id"]

@@ -13,14 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.preparers.collections import (
-    copy_files,
-    pairs_by_category,
-    read_json,
-    shuffled_test,
-    split_groups,
-    write_json,
-)
+from mlepipe.preparers.collections import pairs_by_category, shuffled_test
+from mlepipe.preparers.io import copy_files, read_json, write_json
+from mlepipe.preparers.splits import split_within_groups
 
 SAMPLE_GUESS = 42
 
@@ -28,7 +23,7 @@ SAMPLE_GUESS = 42
 def prepare(raw: Path, public: Path, private: Path) -> None:
     metadata = read_json(raw / "train_metadata.json")
     groups = pairs_by_category(metadata, image_id_key="image_id")
-    train, test = split_groups(groups, 0.2, small_groups=False)
+    train, test = split_within_groups(groups, 0.2, small_groups=False)
     del groups
 
     annotations, images, old_names, new_names = [], [], [], []

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.images import copy_images, read_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_files, read_csv
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -30,5 +30,5 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     train.to_csv(public / "train_labels.csv", index=False)
     test.to_csv(private / "answers.csv", index=False)
     test.assign(label=0).to_csv(public / "sample_submission.csv", index=False)
-    copy_images(raw / "train", public / "train", (f"{i}.tif" for i in train_ids))
-    copy_images(raw / "train", public / "test", (f"{i}.tif" for i in test_ids))
+    copy_files(raw / "train", public / "train", (f"{i}.tif" for i in train_ids))
+    copy_files(raw / "train", public / "test", (f"{i}.tif" for i in test_ids))

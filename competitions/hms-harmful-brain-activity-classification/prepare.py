@@ -11,20 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlepipe.preparers.signals import (
-    copy_files,
-    copy_tree,
-    read_csv,
-    split_groups,
-    write_csv,
-)
+from mlepipe.preparers.io import copy_files, copy_tree, read_csv, write_csv
+from mlepipe.preparers.splits import split_ids
 
 VOTES = ["seizure_vote", "lpd_vote", "gpd_vote", "lrda_vote", "grda_vote", "other_vote"]
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
     labels = read_csv(raw / "train.csv")
-    train_specs, test_specs = split_groups(
+    train_specs, test_specs = split_ids(
         labels["spectrogram_id"].unique(), test_size=0.1, random_state=0
     )
     train = labels[labels["spectrogram_id"].isin(train_specs)]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import copy_files
+from mlepipe.preparers.io import copy_files
 
 # Listed twice in Kaggle's train.csv: dropped so that it cannot end up in both train and test.
 DUPLICATED_IMAGE = "ce27d36c9147cc19.jpg"

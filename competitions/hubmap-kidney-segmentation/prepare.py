@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.medical import copy_file, read_csv, require_columns
+from mlepipe.preparers.io import copy_file, read_csv, require_columns
 
 INFO = "HuBMAP-20-dataset_information.csv"
 

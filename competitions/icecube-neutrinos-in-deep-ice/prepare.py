@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.signals import copy_file, require, split_groups
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, require
+from mlepipe.preparers.splits import split_ids
 
 CHUNK_ROWS = 1_000_000
 DIRECTION = ["azimuth", "zenith"]
@@ -42,7 +43,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     missing = {"batch_id", "event_id", *DIRECTION} - set(schema.names)
     if missing:
         raise PreparationError(f"train_meta.parquet lacks column(s) {sorted(missing)}")
-    train_batches, test_batches = split_groups(
+    train_batches, test_batches = split_ids(
         _batch_ids_in_order(meta), test_size=0.1, random_state=0
     )
     test_set = pa.array(test_batches.tolist(), type=schema.field("batch_id").type)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import copy_files
+from mlepipe.preparers.io import copy_files
 
 SAMPLE_GUESS = "0 1 2"
 

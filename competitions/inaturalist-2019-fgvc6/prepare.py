@@ -17,15 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.preparers.collections import (
-    CollectionError,
-    pairs_by_category,
-    read_json,
-    shuffled_test,
-    split_groups,
-    split_tar,
-    write_json,
-)
+from mlepipe.preparers.collections import pairs_by_category, shuffled_test, split_tar
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import read_json, write_json
+from mlepipe.preparers.splits import split_within_groups
 
 TEST_SIZE = 0.12  # the original test set is 12% the size of train + val
 TRAIN_DIR, TEST_DIR = "train_val2019", "test2019"
@@ -33,7 +28,7 @@ TRAIN_DIR, TEST_DIR = "train_val2019", "test2019"
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
     metadata = read_json(raw / "train2019.json")
-    train, test = split_groups(pairs_by_category(metadata), TEST_SIZE, small_groups=True)
+    train, test = split_within_groups(pairs_by_category(metadata), TEST_SIZE, small_groups=True)
 
     train_pairs = [pair for pairs in train.values() for pair in pairs]
     metadata["annotations"] = [a for a, _ in train_pairs]
@@ -73,7 +68,7 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     for key, _ in routes.values():
         expected[key] += 1
     if counts != expected:
-        raise CollectionError(
+        raise PreparationError(
             f"train_val2019.tar.gz holds {counts} of the {expected} images listed in "
             "train2019.json; the archive is incomplete: download it again"
         )

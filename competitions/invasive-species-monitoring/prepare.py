@@ -14,7 +14,7 @@ from pathlib import Path
 from sklearn.model_selection import train_test_split
 
 from mlepipe.preparers.archives import zip_files
-from mlepipe.preparers.images import copy_images, extract_7z, pack_7z, read_csv
+from mlepipe.preparers.io import copy_files, extract_7z, pack_7z, read_csv
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -33,6 +33,6 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
         (public / name).unlink()
 
     for part, frame in (("train", train), ("test", test)):
-        copy_images(raw / "train", public / part, (f"{n}.jpg" for n in frame["name"]))
+        copy_files(raw / "train", public / part, (f"{n}.jpg" for n in frame["name"]))
         pack_7z(public / f"{part}.7z", public / part, arcname=part)
         shutil.rmtree(public / part)

@@ -17,11 +17,11 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mlepipe.preparers.archives import zip_members
-from mlepipe.preparers.collections import CollectionError
+from mlepipe.preparers.errors import PreparationError
 
 
-def _missing(member: str) -> CollectionError:
-    return CollectionError(f"train_images.zip has no member {member!r}")
+def _missing(member: str) -> PreparationError:
+    return PreparationError(f"train_images.zip has no member {member!r}")
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:

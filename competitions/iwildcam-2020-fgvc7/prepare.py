@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import CollectionError, copy_files, read_json, write_json
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_files, read_json, write_json
 
 TEST_SHARE = 0.22  # 62894 / (217959 + 62894), the size of Kaggle's own test set
 
@@ -40,7 +41,7 @@ def split_locations(images: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
     while share(test) < TEST_SHARE:
         if len(train) == 0:
-            raise CollectionError("cannot balance the split: every location is in the test set")
+            raise PreparationError("cannot balance the split: every location is in the test set")
         train, test = train[:-1], np.append(test, train[-1])
     while share(test) > TEST_SHARE:
         train, test = np.append(train, test[-1]), test[:-1]

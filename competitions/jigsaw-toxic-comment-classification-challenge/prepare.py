@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlepipe.preparers.tables import read_csv, write_csv
+from mlepipe.preparers.io import read_csv, write_csv
 
 CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 

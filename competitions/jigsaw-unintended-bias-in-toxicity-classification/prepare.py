@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.preparers.tables import read_csv, write_csv
+from mlepipe.preparers.io import read_csv, write_csv
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:

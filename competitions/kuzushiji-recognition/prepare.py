@@ -16,13 +16,13 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from mlepipe.preparers.archives import zip_members
-from mlepipe.preparers.collections import CollectionError
+from mlepipe.preparers.errors import PreparationError
 
 SAMPLE_GUESS = "U+003F 1 1 U+FF2F 2 2"
 
 
-def _missing(member: str) -> CollectionError:
-    return CollectionError(f"train_images.zip has no member {member!r}")
+def _missing(member: str) -> PreparationError:
+    return PreparationError(f"train_images.zip has no member {member!r}")
 
 
 def box_corners_as_points(labels: object) -> str:

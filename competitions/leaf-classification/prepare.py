@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
+from mlepipe.preparers.errors import PreparationError
 
 N_SPECIES = 99
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlepipe.preparers.tables import read_csv, split_indices, write_csv
+from mlepipe.preparers.io import read_csv, write_csv
+from mlepipe.preparers.splits import split_indices
 
 ID, TARGET = "essay_id", "score"
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.signals import require, write_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import require, write_csv
 
 FOLDER = Path("timit_11") / "timit_11"
 BLOCK_ROWS = 100_000

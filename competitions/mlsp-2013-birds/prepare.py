@@ -15,13 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.preparers.signals import (
-    copy_file,
-    extract_zip,
-    read_csv,
-    require,
-    write_csv,
-)
+from mlepipe.preparers.io import copy_file, extract_zip, read_csv, require, write_csv
 
 N_SPECIES = 19
 TEST_FRACTION = 0.2

@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from mlepipe.preparers.archives import zip_files
-from mlepipe.preparers.tables import ZIP_TIMESTAMP, split_indices, write_csv
+from mlepipe.preparers.io import write_csv
+from mlepipe.preparers.splits import split_indices
+from mlepipe.preparers.tables import ZIP_TIMESTAMP
 
 TARGET = "Sentiment"
 

@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.signals import copy_file, read_csv, require, write_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, read_csv, require, write_csv
 
 N_GESTURES = 20
 KEPT_ARCHIVES = (

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.preparers.medical import copy_file, read_csv, require_columns, split_ids, write_rows
+from mlepipe.preparers.io import copy_file, read_csv, require_columns, write_rows
+from mlepipe.preparers.splits import split_ids
 
 TABLES = ["baseline_helmets", "player_tracking", "video_metadata"]
 VIEWS = ["All29", "Endzone", "Sideline"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
+from mlepipe.preparers.errors import PreparationError
 
 TARGETS = ["formation_energy_ev_natom", "bandgap_energy_ev"]
 # Constant predictions of the sample submission (the original sample's values).

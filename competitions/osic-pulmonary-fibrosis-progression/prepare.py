@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.medical import copy_trees, read_csv, require_columns, split_ids
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_trees, read_csv, require_columns
+from mlepipe.preparers.splits import split_ids
 
 COLUMNS = ["Patient", "Weeks", "FVC", "Percent", "Age", "Sex", "SmokingStatus"]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.images import copy_file, read_csv
+from mlepipe.preparers.io import copy_file, read_csv
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.images import copy_images, read_csv
+from mlepipe.preparers.io import copy_files, read_csv
 
 
 def prepare(raw: Path, public: Path, private: Path) -> None:
@@ -27,5 +27,5 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     test.to_csv(private / "test.csv", index=False)
     test.drop(columns=["Pawpularity"]).to_csv(public / "test.csv", index=False)
     sample.to_csv(public / "sample_submission.csv", index=False)
-    copy_images(raw / "train", public / "train", (f"{i}.jpg" for i in train["Id"]))
-    copy_images(raw / "train", public / "test", (f"{i}.jpg" for i in test["Id"]))
+    copy_files(raw / "train", public / "train", (f"{i}.jpg" for i in train["Id"]))
+    copy_files(raw / "train", public / "test", (f"{i}.jpg" for i in test["Id"]))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.images import copy_file
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file
 
 
 def _photos(folder: Path) -> pd.DataFrame:

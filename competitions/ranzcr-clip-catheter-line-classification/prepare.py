@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.images import copy_images, read_csv
+from mlepipe.preparers.io import copy_files, read_csv
 
 CLASSES = [
     "ETT - Abnormal",
@@ -34,8 +34,8 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     annotations = read_csv(raw / "train_annotations.csv")
     annotations = annotations[annotations["StudyInstanceUID"].isin(train["StudyInstanceUID"])]
 
-    copy_images(raw / "train", public / "train", (f"{u}.jpg" for u in train["StudyInstanceUID"]))
-    copy_images(raw / "train", public / "test", (f"{u}.jpg" for u in test["StudyInstanceUID"]))
+    copy_files(raw / "train", public / "train", (f"{u}.jpg" for u in train["StudyInstanceUID"]))
+    copy_files(raw / "train", public / "test", (f"{u}.jpg" for u in test["StudyInstanceUID"]))
     sample = test[["StudyInstanceUID"]].assign(**dict.fromkeys(CLASSES, 0))
 
     train.to_csv(public / "train.csv", index=False)

@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.medical import copy_file, copy_trees, read_csv, require_columns
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, copy_trees, read_csv, require_columns
 
 ID = "StudyInstanceUID"
 TARGETS = ["patient_overall", "C1", "C2", "C3", "C4", "C5", "C6", "C7"]

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.preparers.medical import copy_file, read_csv, require_columns, split_ids
+from mlepipe.preparers.io import copy_file, read_csv, require_columns
+from mlepipe.preparers.splits import split_ids
 
 TEST_COLUMNS = [
     "site_id", "patient_id", "image_id", "laterality", "view", "age", "implant", "machine_id",

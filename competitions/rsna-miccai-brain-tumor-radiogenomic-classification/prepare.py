@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.medical import copy_trees, read_csv, require_columns
+from mlepipe.preparers.io import copy_trees, read_csv, require_columns
 
 ID, TARGET = "BraTS21ID", "MGMT_value"
 

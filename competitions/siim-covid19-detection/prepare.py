@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import CollectionError
+from mlepipe.preparers.errors import PreparationError
 
 # study classes, in the column order of train_study_level.csv
 STUDY_LABELS = ["negative", "typical", "indeterminate", "atypical"]
@@ -27,7 +27,7 @@ def copy_studies(src: Path, dst: Path, study_ids: pd.Series) -> None:
     dst.mkdir()
     for study in study_ids.str.replace("_study", "", regex=False):
         if not (src / study).is_dir():
-            raise CollectionError(f"{src / study} is missing; the raw data look incomplete")
+            raise PreparationError(f"{src / study} is missing; the raw data look incomplete")
         shutil.copytree(src / study, dst / study, copy_function=shutil.copyfile)
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.images import copy_file, copy_images, read_csv, tfrecord_ids
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.images import tfrecord_ids
+from mlepipe.preparers.io import copy_file, copy_files, read_csv
 
 TEST_RECORDS = ("train00-2071.tfrec", "train06-2071.tfrec")
 PUBLIC_TEST_COLUMNS = [
@@ -46,8 +47,8 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     test[["image_name", "target"]].to_csv(private / "test.csv", index=False)
 
     for part, frame in (("train", train), ("test", test)):
-        copy_images(raw / "train", public / part, (f"{n}.dcm" for n in frame["image_name"]))
-        copy_images(
+        copy_files(raw / "train", public / part, (f"{n}.dcm" for n in frame["image_name"]))
+        copy_files(
             raw / "jpeg" / "train",
             public / "jpeg" / part,
             (f"{n}.jpg" for n in frame["image_name"]),

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.signals import copy_tree, require, split_groups, write_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_tree, require, write_csv
+from mlepipe.preparers.splits import split_ids
 
 ANSWER_COLUMNS = ["tripId", "UnixTimeMillis", "LatitudeDegrees", "LongitudeDegrees"]
 # Kaggle's sample submission fills every row with this one position.
@@ -37,7 +38,7 @@ def drive_date(drive: str) -> str:
 def prepare(raw: Path, public: Path, private: Path) -> None:
     drives = sorted(p.name for p in require(raw / "train").iterdir() if p.is_dir())
     dates = sorted({drive_date(d) for d in drives})
-    train_dates, test_dates = split_groups(dates, test_size=0.1, random_state=0)
+    train_dates, test_dates = split_ids(dates, test_size=0.1, random_state=0)
     test_dates = set(test_dates.tolist())
     test_drives = [d for d in drives if drive_date(d) in test_dates]
 

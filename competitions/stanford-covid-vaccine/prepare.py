@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.signals import require, write_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import require, write_csv
 
 TARGETS = ["reactivity", "deg_Mg_pH10", "deg_pH10", "deg_Mg_50C", "deg_50C"]
 FLOATS = "%.10f"

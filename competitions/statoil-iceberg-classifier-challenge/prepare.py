@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.images import extract_7z, first_json_record, pack_7z
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import extract_7z, first_json_record, pack_7z
 
 
 def _pack_json(records: list[dict], public: Path, name: str) -> None:

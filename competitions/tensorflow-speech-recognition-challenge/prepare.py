@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.signals import copy_file, extract_7z, write_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, extract_7z, write_csv
 
 SAMPLE_LABEL = "silence"
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.preparers.tables import split_indices, write_csv
+from mlepipe.preparers.io import write_csv
+from mlepipe.preparers.splits import split_indices
 
 BLOCK = 1_000
 ID = "example_id"

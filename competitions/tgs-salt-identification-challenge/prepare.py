@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.images import extract_member
-from mlepipe.preparers.medical import read_csv, require_columns
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import extract_member, read_csv, require_columns
 
 ARCHIVE = "competition_data.zip"
 FOLDER = "competition_data"

@@ -15,9 +15,9 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from mlepipe.prepare import PreparationError
 from mlepipe.preparers.archives import FIXED_DATE_TIME, zip_members
-from mlepipe.preparers.signals import require, write_csv
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import require, write_csv
 
 N_DAYS = 4
 

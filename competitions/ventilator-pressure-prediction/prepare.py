@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mlepipe.preparers.signals import read_csv, rows_in_group_order, split_groups, write_csv
+from mlepipe.preparers.io import read_csv, write_csv
+from mlepipe.preparers.splits import rows_in_group_order, split_ids
 
 DTYPES = {
     "id": "int32",
@@ -30,7 +31,7 @@ FLOATS = "%.10g"
 def prepare(raw: Path, public: Path, private: Path) -> None:
     table = read_csv(raw / "train.csv", dtype=DTYPES)
     breaths = np.sort(table["breath_id"].unique())
-    train_breaths, test_breaths = split_groups(breaths, test_size=0.1, random_state=0)
+    train_breaths, test_breaths = split_ids(breaths, test_size=0.1, random_state=0)
     train = table.take(rows_in_group_order(table["breath_id"], train_breaths))
     test = table.take(rows_in_group_order(table["breath_id"], test_breaths))
     del table

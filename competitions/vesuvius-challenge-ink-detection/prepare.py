@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.prepare import PreparationError
-from mlepipe.preparers.medical import copy_file, copy_tree, png_size, read_csv, require_columns
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, copy_tree, read_csv, require_columns
+from mlepipe.preparers.medical import png_size
 
 HIDDEN = {"inklabels.png", "inklabels_rle.csv", "ir.png"}
 TEST_ID = "a"

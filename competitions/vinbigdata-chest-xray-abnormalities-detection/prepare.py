@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import copy_files
+from mlepipe.preparers.io import copy_files
 
 NO_FINDING = 14
 SAMPLE_GUESS = "14 1 0 0 1 1"

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.preparers.collections import copy_files
+from mlepipe.preparers.io import copy_files
 
 TEST_SHARE = 0.1
 SAMPLE_GUESS = "new_whale w_1287fbc w_98baff9 w_7554f44 w_1eafe46"

@@ -1,7 +1,7 @@
 """Preparation helpers for large image collections (retrieval, fine-grained classification,
-detection): splitting COCO-style metadata per category, copying image files byte for byte,
-moving members between archives as streams, and reading BSON document dumps one document at a
-time.
+detection): splitting COCO-style metadata per category, moving members between tar archives
+as streams, and reading BSON document dumps one document at a time (image files are copied
+byte for byte by `io.copy_files`).
 
 Nothing here decodes an image or holds a whole archive in memory: datasets of this family are
 tens to hundreds of gigabytes, and preparation has to run within a few gigabytes of memory.
@@ -9,9 +9,7 @@ tens to hundreds of gigabytes, and preparation has to run within a few gigabytes
 
 from __future__ import annotations
 
-import json
 import random
-import shutil
 import struct
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -19,64 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-
-COPY_CHUNK = 1 << 20
-
-
-class CollectionError(PreparationError):
-    """Raw data that do not have the layout the preparation expects; the message says where."""
-
-
-# --------------------------------------------------------------------------------------------
-# Plain files
-
-
-def copy_files(
-    src_dir: Path, dst_dir: Path, names: Iterable[str], *, dst_names: Iterable[str] | None = None
-) -> int:
-    """Copies `src_dir/<name>` to `dst_dir/<name>` (or `dst_dir/<dst name>`) byte for byte.
-
-    Names may contain sub-folders; missing parent folders are created. Returns the number of
-    files copied."""
-    made: set[Path] = set()
-    count = 0
-    targets = iter(dst_names) if dst_names is not None else None
-    for name in names:
-        dst = dst_dir / (next(targets) if targets is not None else name)
-        if dst.parent not in made:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            made.add(dst.parent)
-        src = src_dir / name
-        try:
-            shutil.copyfile(src, dst)
-        except FileNotFoundError:
-            raise CollectionError(
-                f"{src} is missing; the raw data look incomplete: download the competition "
-                "files again"
-            ) from None
-        count += 1
-    return count
-
-
-def read_json(path: Path, *, encoding: str = "utf-8") -> Any:
-    if not path.is_file():
-        raise CollectionError(f"{path} is missing; the raw data look incomplete")
-    with open(path, encoding=encoding) as f:
-        return json.load(f)
-
-
-def write_json(
-    path: Path, data: Any, *, indent: int | None = None, sort_keys: bool = False
-) -> None:
-    """json.dump with its defaults (ASCII escapes, ', ' and ': ' separators): the exact bytes that
-    MLE-bench's preparation writes for the same settings."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=indent, sort_keys=sort_keys)
-
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import COPY_CHUNK, copy_files, read_json, require, write_json
+from mlepipe.preparers.splits import split_within_groups
 
 # --------------------------------------------------------------------------------------------
 # Archives, member by member
@@ -94,7 +38,7 @@ def split_tar(
         key: tarfile.open(path, "w", format=tarfile.PAX_FORMAT) for key, path in outputs.items()
     }
     try:
-        with tarfile.open(src, "r|*") as tin:
+        with tarfile.open(require(src), "r|*") as tin:
             for member in tin:
                 if not member.isfile():
                     continue
@@ -108,7 +52,7 @@ def split_tar(
                 tars[key].addfile(info, tin.extractfile(member))
                 counts[key] += 1
     except tarfile.ReadError as exc:
-        raise CollectionError(f"{src} is not a readable tar archive ({exc})") from None
+        raise PreparationError(f"{src} is not a readable tar archive ({exc})") from None
     finally:
         for tar in tars.values():
             tar.close()
@@ -128,47 +72,18 @@ def pairs_by_category(metadata: dict, *, image_id_key: str = "id") -> dict[Any, 
     groups: dict[Any, list[Pair]] = {}
     annotations, images = metadata["annotations"], metadata["images"]
     if len(annotations) != len(images):
-        raise CollectionError(
+        raise PreparationError(
             f"metadata lists {len(annotations)} annotations but {len(images)} images; expected one "
             "annotation per image"
         )
     for annotation, image in zip(annotations, images, strict=True):
         if annotation["image_id"] != image[image_id_key]:
-            raise CollectionError(
+            raise PreparationError(
                 f"annotation of image {annotation['image_id']!r} is not beside that image (found "
                 f"{image[image_id_key]!r}); the metadata file is not in the expected order"
             )
         groups.setdefault(annotation["category_id"], []).append((annotation, image))
     return groups
-
-
-def split_groups(
-    groups: dict[Any, list[Pair]], test_size: float, *, small_groups: bool
-) -> tuple[dict[Any, list[Pair]], dict[Any, list[Pair]]]:
-    """Splits every category into train and test with train_test_split(random_state=0).
-
-    With `small_groups`, a category of one sample stays in train and one of 2 to 4 samples sends
-    its last max(1, int(n * test_size)) samples to test (no shuffling); without, every category
-    is split by train_test_split, which needs at least two samples."""
-    train: dict[Any, list[Pair]] = {}
-    test: dict[Any, list[Pair]] = {}
-    for category, pairs in groups.items():
-        n = len(pairs)
-        if small_groups and n == 1:
-            train[category], test[category] = pairs, []
-        elif small_groups and n < 5:
-            k = max(1, int(n * test_size))
-            train[category], test[category] = pairs[:-k], pairs[-k:]
-        else:
-            if n < 2:
-                raise CollectionError(
-                    f"category {category!r} has a single sample; it cannot be in both train "
-                    "and test"
-                )
-            train[category], test[category] = train_test_split(
-                pairs, test_size=test_size, random_state=0
-            )
-    return train, test
 
 
 def shuffled_test(test: dict[Any, list[Pair]]) -> list[Pair]:
@@ -198,7 +113,7 @@ def split_coco_metadata_by_category(
     all 0). Private: answers.csv (`Id,Predicted` = category id)."""
     raw_root, public_root = raw / root, public / root
     metadata = read_json(raw_root / "train" / "metadata.json", encoding=encoding)
-    train, test = split_groups(pairs_by_category(metadata), test_size, small_groups=True)
+    train, test = split_within_groups(pairs_by_category(metadata), test_size, small_groups=True)
 
     train_pairs = [pair for pairs in train.values() for pair in pairs]
     metadata["annotations"] = [a for a, _ in train_pairs]
@@ -239,14 +154,14 @@ _FIXED_SIZES = {0x01: 8, 0x07: 12, 0x08: 1, 0x09: 8, 0x0A: 0, 0x10: 4, 0x11: 8, 
 def iter_bson(path: Path) -> Iterator[bytes]:
     """The documents of a BSON file, one `bytes` object each (length prefix included)."""
     offset = 0
-    with open(path, "rb", buffering=COPY_CHUNK) as f:
+    with open(require(path), "rb", buffering=COPY_CHUNK) as f:
         while head := f.read(4):
             if len(head) < 4:
-                raise CollectionError(f"{path}: truncated document at byte {offset}")
+                raise PreparationError(f"{path}: truncated document at byte {offset}")
             (size,) = struct.unpack("<i", head)
             body = f.read(size - 4) if size >= 5 else b""
             if size < 5 or len(body) != size - 4 or body[-1:] != b"\x00":
-                raise CollectionError(
+                raise PreparationError(
                     f"{path}: malformed document at byte {offset} (declared size {size}); the file "
                     "is truncated or not BSON"
                 )
@@ -271,7 +186,7 @@ def bson_elements(doc: bytes) -> Iterator[tuple[int, str, int, int, int]]:
         elif kind == 0x05:  # binary: length, subtype, bytes
             stop = value + 5 + struct.unpack_from("<i", doc, value)[0]
         else:
-            raise CollectionError(f"BSON element {name!r} has unsupported type 0x{kind:02x}")
+            raise PreparationError(f"BSON element {name!r} has unsupported type 0x{kind:02x}")
         yield kind, name, start, value, stop
         pos = stop
 
@@ -288,12 +203,12 @@ def bson_ints(doc: bytes, names: tuple[str, ...]) -> tuple[int, ...]:
             elif kind == 0x01:
                 found[name] = int(struct.unpack_from("<d", doc, value)[0])
             else:
-                raise CollectionError(f"BSON field {name!r} is not a number (type 0x{kind:02x})")
+                raise PreparationError(f"BSON field {name!r} is not a number (type 0x{kind:02x})")
             if len(found) == len(names):
                 break
     missing = [n for n in names if n not in found]
     if missing:
-        raise CollectionError(f"a BSON document has no field {missing[0]!r}")
+        raise PreparationError(f"a BSON document has no field {missing[0]!r}")
     return tuple(found[n] for n in names)
 
 

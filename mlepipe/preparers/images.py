@@ -15,66 +15,15 @@ image competitions' own `prepare.py` files; `split_labelled_images` is also usab
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import struct
-import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
-
-# Files packed into .7z archives get this mtime (2020-01-01 00:00 UTC, the instant of
-# archives.FIXED_DATE_TIME), so that the same raw data always gives the same archive bytes.
-FIXED_EPOCH = 1577836800
-
-
-def read_csv(path: Path, **kwargs) -> pd.DataFrame:
-    """A raw CSV, or an error that says the download is incomplete.
-
-    pandas 3 parses floats exactly, as MLE-bench asked of older pandas with
-    float_precision="round_trip", so the values written back are the ones read.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise PreparationError(
-            f"{path.name} is missing from {path.parent}; the download looks incomplete: "
-            "prepare again with --force to extract it anew"
-        )
-    return pd.read_csv(path, **kwargs)
-
-
-def _missing(src: Path) -> PreparationError:
-    return PreparationError(
-        f"{src} is listed in the labels but missing from the raw data; the download looks "
-        "incomplete: prepare again with --force to extract it anew"
-    )
-
-
-def copy_file(src: Path, dst: Path) -> None:
-    """Copies one file's bytes (parent folders are created)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        shutil.copyfile(src, dst)
-    except FileNotFoundError:
-        if not Path(src).is_file():
-            raise _missing(Path(src)) from None
-        raise
-
-
-def copy_images(src_dir: Path, dst_dir: Path, names: Iterable[str]) -> int:
-    """Copies `src_dir/<name>` to `dst_dir/<name>` for each name; returns how many."""
-    dst_dir.mkdir(parents=True, exist_ok=True)
-    count = 0
-    for name in names:
-        copy_file(src_dir / name, dst_dir / name)
-        count += 1
-    return count
-
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, read_csv, require, require_columns
 
 # --------------------------------------------------------------------------------------------
 # Splitting a labelled table
@@ -114,11 +63,7 @@ def split_labelled_images(
       public/`train_image_dir`/ or public/`test_image_dir`/.
     """
     table = read_csv(raw / labels_file)
-    missing = [c for c in [id_column, *target_columns] if c not in table.columns]
-    if missing:
-        raise PreparationError(
-            f"{labels_file} has no column(s) {missing}; the download looks wrong"
-        )
+    require_columns(table, [id_column, *target_columns], labels_file)
     strat = table[target_columns[0]] if stratify else None
     train, test = train_test_split(
         table, test_size=test_size, random_state=random_state, stratify=strat
@@ -149,87 +94,6 @@ def one_hot(frame: pd.DataFrame, id_column: str, target: str, classes: list[str]
     columns = {id_column: frame[id_column].to_numpy()}
     columns.update({cls: (values == cls).astype("int64") for cls in classes})
     return pd.DataFrame(columns)
-
-
-# --------------------------------------------------------------------------------------------
-# Zip archives
-
-
-def zip_names(archive: Path, prefix: str = "", suffix: str = "") -> list[str]:
-    """Member names of `archive` (files only) that start with `prefix` and end with `suffix`."""
-    with zipfile.ZipFile(archive) as zf:
-        return [
-            n
-            for n in zf.namelist()
-            if n.startswith(prefix) and n.endswith(suffix) and not n.endswith("/")
-        ]
-
-
-def extract_member(zf: zipfile.ZipFile, member: str, dst: Path) -> None:
-    """Streams one member's bytes into `dst` (never the whole archive in memory)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        source = zf.open(member)
-    except KeyError:
-        raise PreparationError(
-            f"{zf.filename} has no member {member!r}; the download looks incomplete"
-        ) from None
-    with source, open(dst, "wb") as out:
-        shutil.copyfileobj(source, out, 1 << 20)
-
-
-# --------------------------------------------------------------------------------------------
-# 7-Zip archives (some downloads ship them); py7zr is needed only by those competitions
-
-
-def _py7zr():
-    try:
-        import py7zr
-    except ImportError:
-        raise PreparationError(
-            "this competition's data is packed with 7-Zip; install the py7zr package "
-            "(pip install py7zr) and prepare again"
-        ) from None
-    return py7zr
-
-
-def extract_7z(archive: Path, dest: Path) -> None:
-    """Extracts a .7z archive into `dest`."""
-    if not archive.is_file():
-        raise PreparationError(f"{archive} is missing; the download looks incomplete")
-    py7zr = _py7zr()
-    with py7zr.SevenZipFile(archive, mode="r") as z:
-        z.extractall(path=dest)
-
-
-def pack_7z(dest: Path, path: Path, arcname: str) -> None:
-    """Writes a file, or a folder with everything below it, into a new .7z archive as `arcname`.
-
-    Timestamps are set to FIXED_EPOCH first, so that the same files give the same archive.
-    """
-    py7zr = _py7zr()
-    for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
-        os.utime(p, (FIXED_EPOCH, FIXED_EPOCH))
-    with py7zr.SevenZipFile(dest, mode="w") as z:
-        z.writeall(path, arcname=arcname)
-
-
-def first_json_record(path: Path, chunk: int = 1 << 20) -> dict:
-    """The first object of a JSON file holding a list of objects, without reading the rest."""
-    decoder = json.JSONDecoder()
-    text = ""
-    with open(path, encoding="utf-8") as f:
-        while block := f.read(chunk):
-            text += block
-            start = text.find("{")
-            if start < 0:
-                continue
-            try:
-                record, _ = decoder.raw_decode(text, start)
-            except json.JSONDecodeError:
-                continue  # the first object goes on in the next block
-            return record
-    raise PreparationError(f"{path} does not start with a JSON object; the download looks wrong")
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,7 +154,7 @@ def example_bytes_feature(record: bytes, name: str) -> bytes | None:
 
 def tfrecords(path: Path) -> Iterator[bytes]:
     """The records of a TFRecord file, one at a time (checksums are not verified)."""
-    with open(path, "rb") as f:
+    with open(require(path), "rb") as f:
         while header := f.read(12):
             if len(header) < 12:
                 raise PreparationError(f"{path} ends in the middle of a record; it looks truncated")

@@ -5,8 +5,7 @@ Most such competitions hold out part of Kaggle's labelled training table as the 
 with extra steps call the building blocks from their own `prepare.py`.
 
 Byte-identical output needs the same parsing and formatting as MLE-bench: floats parsed exactly
-(pandas 3's default; MLE-bench asks for `float_precision="round_trip"`), pandas' own CSV writer,
-and scikit-learn's shuffled split.
+(`float_precision="round_trip"`), pandas' own CSV writer, and scikit-learn's shuffled split.
 Tables of many gigabytes (tens of millions of rows) are read in chunks and written in blocks
 of rows, so that memory holds one compact copy of the table and never two.
 """
@@ -14,8 +13,7 @@ of rows, so that memory holds one compact copy of the table and never two.
 from __future__ import annotations
 
 import csv
-import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,65 +21,14 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from mlepipe.prepare import PreparationError
 from mlepipe.preparers.archives import zip_files
+from mlepipe.preparers.errors import PreparationError
+from mlepipe.preparers.io import copy_file, read_csv, require_columns, write_csv, write_rows
+from mlepipe.preparers.splits import split_indices
 
-# Rows written per block when a large table is written in an order of our choosing.
-WRITE_BLOCK_ROWS = 500_000
 # The fixed date of the zip members written here (not archives.FIXED_DATE_TIME: that would change
 # the bytes of archives already prepared).
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
-
-
-class TableError(PreparationError):
-    """The raw table does not have the layout the preparation expects."""
-
-
-# --------------------------------------------------------------------------------------------
-# Reading and writing
-
-
-def read_csv(path: Path | str, **kwargs: Any) -> pd.DataFrame:
-    """pandas.read_csv with floats parsed exactly, as MLE-bench reads every table."""
-    return pd.read_csv(path, **kwargs)
-
-
-def write_csv(frame: pd.DataFrame, path: Path | str, **kwargs: Any) -> None:
-    """DataFrame.to_csv without the index and with '\\n' line ends on every platform."""
-    frame.to_csv(path, **{"index": False, "lineterminator": "\n", **kwargs})
-
-
-def write_rows(
-    take: Callable[[np.ndarray], pd.DataFrame],
-    rows: np.ndarray,
-    path: Path,
-    *,
-    renumber: str | None = None,
-    block: int | None = None,
-) -> None:
-    """Writes the rows `take(rows)` as one CSV file, a block of rows at a time, so that no
-    second copy of a large table is made. `renumber` names a column set to 0, 1, 2, ...
-    A block costs a few times its size in memory while it is written: use smaller blocks for
-    rows of long text.
-    """
-    block = block or WRITE_BLOCK_ROWS
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        for start in range(0, max(len(rows), 1), block):
-            part = take(rows[start : start + block])
-            if renumber:
-                part = part.assign(**{renumber: np.arange(start, start + len(part))})
-            write_csv(part, f, header=start == 0)
-
-
-def split_indices(
-    n_rows: int, test_size: float | int, random_state: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions (train, test) exactly as `train_test_split(table, test_size=...,
-    random_state=...)` picks them: a shuffled split, rows in shuffled order."""
-    train, test = train_test_split(
-        np.arange(n_rows), test_size=test_size, random_state=random_state
-    )
-    return train, test
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,14 +44,14 @@ class ChunkedTable:
 
     def __init__(self, chunks: Sequence[pd.DataFrame]):
         if not chunks:
-            raise TableError("the table has no rows")
+            raise PreparationError("the table has no rows")
         self.chunks = _unify_dtypes(list(chunks))
         self.columns = list(self.chunks[0].columns)
         self.starts = np.concatenate([[0], np.cumsum([len(c) for c in self.chunks])])
 
     @classmethod
     def read_csv(cls, path: Path | str, *, chunksize: int, **kwargs: Any) -> ChunkedTable:
-        with pd.read_csv(path, chunksize=chunksize, **kwargs) as reader:
+        with read_csv(path, chunksize=chunksize, **kwargs) as reader:
             return cls([chunk.reset_index(drop=True) for chunk in reader])
 
     def __len__(self) -> int:
@@ -130,12 +77,6 @@ class ChunkedTable:
         inverse[order] = np.arange(len(order))
         return gathered.iloc[inverse].reset_index(drop=True)
 
-    def write_rows(
-        self, rows: np.ndarray, path: Path, *, renumber: str | None = None, block: int | None = None
-    ) -> None:
-        """Writes the rows at `rows` (in that order) as one CSV file, a block at a time."""
-        write_rows(self.take, rows, path, renumber=renumber, block=block)
-
 
 def _unify_dtypes(chunks: list[pd.DataFrame]) -> list[pd.DataFrame]:
     """Gives each column one dtype across chunks, the one a single read of the file would give.
@@ -146,7 +87,7 @@ def _unify_dtypes(chunks: list[pd.DataFrame]) -> list[pd.DataFrame]:
     columns = list(chunks[0].columns)
     for chunk in chunks[1:]:
         if list(chunk.columns) != columns:
-            raise TableError("chunks of the table have different columns")
+            raise PreparationError("chunks of the table have different columns")
     for col in columns:
         dtypes = {chunk[col].dtype for chunk in chunks}
         if len(dtypes) == 1:
@@ -203,13 +144,9 @@ def holdout(
         table: ChunkedTable | pd.DataFrame = ChunkedTable.read_csv(
             source, chunksize=chunksize, **options
         )
-        columns = table.columns
     else:
         table = read_csv(source, **options)
-        columns = list(table.columns)
-    missing = [c for c in [id_column, *label_columns] if c not in columns]
-    if missing:
-        raise TableError(f"{source}: missing column(s) {missing}; found {columns}")
+    require_columns(table, [id_column, *label_columns], str(source))
 
     train_rows, test_rows = split_indices(len(table), test_size, random_state)
     test = table.take(test_rows)  # rows by position, for a DataFrame as for a ChunkedTable
@@ -217,7 +154,7 @@ def holdout(
         test = test.assign(**{id_column: np.arange(len(train_rows), len(table))})
     # The new train set, possibly the largest file, is written a block at a time.
     renumber = id_column if renumber_ids else None
-    write_rows(table.take, train_rows, public / public_train, renumber=renumber)
+    write_rows(table, train_rows, public / public_train, renumber=renumber)
     del table
 
     unlabelled = (
@@ -230,7 +167,7 @@ def holdout(
         write_csv(test[[id_column, *label_columns]], private / gold_submission)
     write_csv(sample_frame(test[id_column], sample_values), public / sample_submission)
     for name in copy_files:
-        shutil.copyfile(raw / name, public / name)
+        copy_file(raw / name, public / name)
 
 
 def sample_frame(ids: pd.Series, values: Mapping[str, Any]) -> pd.DataFrame:
@@ -267,7 +204,7 @@ def sentence_holdout(
     tokens = read_csv(raw / f"{language}_train.csv.zip")
     expected = ["sentence_id", "token_id", "class", "before", "after"]
     if list(tokens.columns) != expected:
-        raise TableError(
+        raise PreparationError(
             f"{raw / f'{language}_train.csv.zip'}: expected columns {expected}, "
             f"found {list(tokens.columns)}"
         )

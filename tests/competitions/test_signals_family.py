@@ -1,12 +1,9 @@
-"""Signals, audio, time-series and scientific-table competitions: the shared preparers of
-`mlepipe.preparers.signals`, and the places where grading or preparation knowingly differs
-from MLE-bench (each recorded in the competition's known_issues), on the synthetic raw data of
-tests/fixtures."""
+"""Signals, audio, time-series and scientific-table competitions: the places where grading or
+preparation knowingly differs from MLE-bench (each recorded in the competition's known_issues),
+on the synthetic raw data of tests/fixtures."""
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -18,58 +15,7 @@ from sklearn.model_selection import train_test_split
 from fixtures import FixtureSource, load
 from mlepipe.grading.checks import InvalidSubmission
 from mlepipe.grading.scoring import load_answers, score_frames
-from mlepipe.prepare import PreparationError, prepare
-from mlepipe.preparers import signals
-
-# --------------------------------------------------------------------------------------------
-# Shared preparers
-
-
-def test_rows_in_group_order_is_the_order_of_concatenated_split_groups():
-    rng = np.random.default_rng(0)
-    frame = pd.DataFrame({"g": rng.integers(0, 200, 3000), "v": np.arange(3000)})
-    # what MLE-bench does: one DataFrame per group, split the list, concatenate
-    groups = list(frame.groupby("g"))
-    train_groups, test_groups = train_test_split(groups, test_size=0.1, random_state=0)
-    expected_test = pd.concat([g for _, g in test_groups])
-
-    train_keys, test_keys = signals.split_groups(sorted(frame["g"].unique()))
-    got = frame.take(signals.rows_in_group_order(frame["g"], test_keys))
-    assert got.equals(expected_test)
-    assert [k for k, _ in train_groups] == train_keys.tolist()
-
-
-def test_split_groups_refuses_fewer_than_two_groups():
-    with pytest.raises(PreparationError, match="only 1 group"):
-        signals.split_groups(["only"])
-
-
-def test_write_rows_gives_the_bytes_of_one_to_csv(tmp_path):
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame(
-        {"x": rng.random(300), "n": rng.integers(0, 5, 300), "s": [f"m{i}" for i in range(300)]}
-    )
-    frame.loc[7, "x"] = np.nan
-    rows = rng.permutation(300)[:250]
-    signals.write_rows(frame, rows, tmp_path / "blocks.csv", columns=["s", "x"], block=16)
-    signals.write_csv(frame.iloc[rows][["s", "x"]], tmp_path / "whole.csv")
-    assert (tmp_path / "blocks.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
-
-
-def test_missing_raw_file_is_reported_with_its_name(tmp_path):
-    with pytest.raises(PreparationError, match="train_labels.csv is missing"):
-        signals.read_csv(tmp_path / "train_labels.csv")
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("py7zr") is not None or shutil.which("7z") or shutil.which("7za"),
-    reason="a 7-Zip extractor is installed here",
-)
-def test_7z_without_an_extractor_says_what_to_install(tmp_path):
-    (tmp_path / "train.7z").write_bytes(b"7z\xbc\xaf\x27\x1c")
-    with pytest.raises(PreparationError, match="install the py7zr package"):
-        signals.extract_7z(tmp_path / "train.7z", tmp_path)
-
+from mlepipe.prepare import prepare
 
 # --------------------------------------------------------------------------------------------
 # Prepared fixtures
