@@ -73,3 +73,17 @@ def test_an_agent_made_in_code_is_checked_and_completed():
     with pytest.raises(ConfigError, match="agent 'x' is invalid:\n  x.env.0: 'NOT A NAME'"):
         Agent("x", {"kind": "command", "command": "true", "env": ["NOT A NAME"]}, REPO)
 
+
+def test_a_builtin_package_agent_is_versioned_by_what_python_m_runs():
+    files = Agent("baseline", {"kind": "builtin"}, REPO).code_files()
+    names = {str(p.relative_to(REPO / "mlepipe")) for p in files}
+    assert {
+        "agents/contract.py",
+        "agents/baseline/__main__.py",
+        "agents/baseline/solve.py",
+    } <= names
+    assert "agents/config.py" not in names and "agents/dummy.py" not in names
+    dummy = Agent("dummy", {"kind": "builtin"}, REPO).code_files()
+    assert {str(p.relative_to(REPO / "mlepipe")) for p in dummy} == {
+        "__init__.py", "agents/__init__.py", "agents/contract.py", "agents/dummy.py",
+    }  # fmt: skip
