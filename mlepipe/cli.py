@@ -267,10 +267,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     from mlepipe.grading.medals import LeaderboardError
     from mlepipe.preparers.errors import PreparationError
-    from mlepipe.registry import RegistryError
+    from mlepipe.schemas import ConfigError
 
     expected: tuple[type[BaseException], ...] = (
-        UserError, RegistryError, PreparationError, LeaderboardError, FileNotFoundError,
+        UserError, ConfigError, PreparationError, LeaderboardError, FileNotFoundError,
     )  # fmt: skip
     try:
         from mlepipe.sources import AcquisitionError

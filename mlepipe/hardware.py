@@ -10,10 +10,13 @@ A hardware file (config/hardware.yaml) maps names to specs:
       time_limit: 24h
 
 Memory follows Snakemake's units: 1 GB = 1000 MB (`mem_mb`, which Slurm receives as `--mem`).
+What a file may hold, and its defaults, are in mlepipe/schemas/hardware.yaml; this module derives
+the values (seconds from "24h", MB from GB, Slurm resources).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from dataclasses import dataclass
@@ -22,21 +25,17 @@ from typing import Any
 
 import yaml
 
+from mlepipe.schemas import ConfigError, invalid, validate
+
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "config" / "hardware.yaml"
 # Slurm's limit is the agent's limit plus this margin, so that the harness (not Slurm) stops an
 # agent that runs out of time and still writes the run's record.
 DEFAULT_MARGIN_MINUTES = 30
 
-# Names become path components and wildcard values; GPU models become `--gpus=MODEL:N`.
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-GPU_MODEL_RE = re.compile(r"^[A-Za-z0-9_.]+$")
 TIME_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-KEYS = {"cpus", "memory_gb", "gpus", "time_limit"}
-REQUIRED = ("cpus", "memory_gb", "time_limit")
-GPU_KEYS = {"count", "model"}
 
 
-class HardwareError(ValueError):
+class HardwareError(ConfigError):
     """A hardware file or spec that cannot be used; the message names the file and key."""
 
 
@@ -82,71 +81,36 @@ def parse_time_limit(value: Any) -> int:
     return seconds
 
 
-def _positive_int(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise HardwareError(f"{where}: expected a whole number of at least 1, got {value!r}")
-    return value
-
-
-def _gpus(value: Any, where: str) -> tuple[int, str | None]:
-    if value is None:
-        return 0, None
-    if isinstance(value, int) and not isinstance(value, bool):
-        spec: dict[str, Any] = {"count": value}
-    elif isinstance(value, dict):
-        spec = value
+def _hardware(name: str, spec: dict[str, Any], source: str) -> Hardware:
+    """A spec already checked against the schema, with its values derived."""
+    try:
+        seconds = parse_time_limit(spec["time_limit"])
+    except ValueError as exc:  # the schema checks the form; a zero duration gets here
+        raise HardwareError(invalid(source, [(f"{name}.time_limit", str(exc))])) from None
+    gpus = spec["gpus"]
+    if isinstance(gpus, dict):
+        count, model = gpus["count"], gpus.get("model")
     else:
-        raise HardwareError(f"{where}: expected {{count: N, model: NAME}}, got {value!r}")
-    unknown = sorted(set(spec) - GPU_KEYS)
-    if unknown:
-        raise HardwareError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(GPU_KEYS)}")
-    count = spec.get("count", 0)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise HardwareError(f"{where}.count: expected a whole number >= 0, got {count!r}")
-    model = spec.get("model")
-    if model is not None:
-        if not isinstance(model, str) or not GPU_MODEL_RE.match(model):
-            raise HardwareError(
-                f"{where}.model: expected a Slurm GPU type such as a10 or nvidia_a100 "
-                f"(letters, digits, '_' and '.'), got {model!r}"
-            )
-        if count == 0:
-            raise HardwareError(f"{where}: model {model!r} given but count is 0")
-    return count, model
+        count, model = gpus, None
+    return Hardware(
+        name=name,
+        cpus=int(spec["cpus"]),
+        memory_gb=float(spec["memory_gb"]),
+        time_limit_seconds=seconds,
+        gpus=int(count),
+        gpu_model=model,
+    )
+
+
+def hardware_configs(data: Any, source: str) -> dict[str, Hardware]:
+    """The hardware configs of a file's content, by name; errors name `source` and the key."""
+    validate("hardware", data, source, HardwareError)
+    return {name: _hardware(name, spec, source) for name, spec in data.items()}
 
 
 def parse_hardware(name: str, spec: Any, source: str = "hardware config") -> Hardware:
-    """One validated hardware spec; errors name `source`, the config and the key."""
-    where = f"{source}: {name!r}"
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise HardwareError(
-            f"{source}: invalid name {name!r}: use letters, digits, '_', '.', '-' "
-            "(starting with a letter or digit)"
-        )
-    if not isinstance(spec, dict):
-        raise HardwareError(f"{where}: expected a mapping of {sorted(KEYS)}, got {spec!r}")
-    unknown = sorted(set(spec) - KEYS)
-    if unknown:
-        raise HardwareError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(KEYS)}")
-    missing = [k for k in REQUIRED if k not in spec]
-    if missing:
-        raise HardwareError(f"{where}: missing key(s) {missing}")
-    memory = spec["memory_gb"]
-    if isinstance(memory, bool) or not isinstance(memory, int | float) or not memory > 0:
-        raise HardwareError(f"{where}.memory_gb: expected a number above 0, got {memory!r}")
-    try:
-        seconds = parse_time_limit(spec["time_limit"])
-    except ValueError as exc:
-        raise HardwareError(f"{where}.time_limit: {exc}") from None
-    count, model = _gpus(spec.get("gpus"), f"{where}.gpus")
-    return Hardware(
-        name=name,
-        cpus=_positive_int(spec["cpus"], f"{where}.cpus"),
-        memory_gb=float(memory),
-        time_limit_seconds=seconds,
-        gpus=count,
-        gpu_model=model,
-    )
+    """One hardware spec, checked (a copy: `spec` itself is left as given)."""
+    return hardware_configs({name: copy.deepcopy(spec)}, source)[name]
 
 
 def load_hardware(path: Path | str = DEFAULT_FILE) -> dict[str, Hardware]:
@@ -158,9 +122,7 @@ def load_hardware(path: Path | str = DEFAULT_FILE) -> dict[str, Hardware]:
         raise HardwareError(f"hardware file not found: {path}") from None
     except yaml.YAMLError as exc:
         raise HardwareError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict) or not data:
-        raise HardwareError(f"{path}: expected a mapping of hardware names to specs")
-    return {name: parse_hardware(name, spec, str(path)) for name, spec in data.items()}
+    return hardware_configs(data, str(path))
 
 
 def slurm_resources(hw: Hardware, margin_minutes: int = DEFAULT_MARGIN_MINUTES) -> dict[str, Any]:
@@ -183,10 +145,3 @@ def slurm_resources(hw: Hardware, margin_minutes: int = DEFAULT_MARGIN_MINUTES) 
         if hw.gpu_model:
             resources["gpu_model"] = hw.gpu_model
     return resources
-
-
-def local_resources(hw: Hardware) -> dict[str, Any]:
-    """Snakemake resources for the local executor. `gpu` counts against the global limit
-    `--resources gpu=N` (profiles/default), so that no more runs hold GPUs than the machine has;
-    CPUs are the rule's `threads`, capped by `--cores`."""
-    return {"gpu": hw.gpus, "mem_mb": hw.memory_mb}

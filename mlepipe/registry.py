@@ -7,7 +7,6 @@ A competition is data (the YAML) plus, only where it really needs it, a little c
 from __future__ import annotations
 
 import difflib
-import functools
 import importlib.util
 import os
 from collections.abc import Iterable
@@ -17,11 +16,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import jsonschema
 import yaml
 
+from mlepipe.schemas import ConfigError, validate
+
 PACKAGE_DIR = Path(__file__).resolve().parent
-SCHEMA_PATH = PACKAGE_DIR / "schemas" / "competition.yaml"
 
 # Split names an experiment may use. split75 and lite are derived from the per-competition fields.
 SPLIT_ALIASES = {"lite": "low"}
@@ -29,7 +28,7 @@ DERIVED_SPLITS = {"split75": ("low", "medium", "high")}
 SPLIT_NAMES = ("low", "lite", "medium", "high", "split75", "dev", "systemcard", "practice", "all")
 
 
-class RegistryError(ValueError):
+class RegistryError(ConfigError):
     """A competition definition is missing or malformed."""
 
 
@@ -83,7 +82,7 @@ class Competition:
 
     @property
     def practice(self) -> bool:
-        return bool(self.spec.get("practice", False))
+        return self.spec["practice"]
 
     @property
     def awards_medals(self) -> bool:
@@ -107,7 +106,7 @@ class Competition:
 
     @property
     def known_issues(self) -> list[dict[str, Any]]:
-        return list(self.spec.get("known_issues", []))
+        return list(self.spec["known_issues"])
 
     @property
     def metric_name(self) -> str:
@@ -180,40 +179,7 @@ def _read_yaml(path: Path) -> Any:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
 
 
-@functools.cache
-def _load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
-
-
-def _with_defaults(validator_cls):
-    """A jsonschema validator that also fills in `default` values (as Snakemake's validate does)."""
-    validate_props = validator_cls.VALIDATORS["properties"]
-
-    def set_defaults(validator, properties, instance, schema):
-        if isinstance(instance, dict):
-            for prop, sub in properties.items():
-                if isinstance(sub, dict) and "default" in sub:
-                    instance.setdefault(prop, sub["default"])
-        yield from validate_props(validator, properties, instance, schema)
-
-    return jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
-
-
-_Validator = _with_defaults(jsonschema.Draft202012Validator)
-
-
-def validate_against(schema: dict, data: Any, where: str) -> None:
-    """Validates (and fills defaults); raises RegistryError naming the offending key."""
-    errors = sorted(_Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = []
-        for err in errors[:5]:
-            key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
-            lines.append(f"  {key}: {err.message}")
-        raise RegistryError(f"{where} is invalid:\n" + "\n".join(lines))
-
-
-def load_competition(folder: Path, schema: dict | None = None) -> Competition:
+def load_competition(folder: Path) -> Competition:
     path = folder / "competition.yaml"
     if not path.is_file():
         raise RegistryError(f"{folder} has no competition.yaml")
@@ -221,7 +187,7 @@ def load_competition(folder: Path, schema: dict | None = None) -> Competition:
         spec = _read_yaml(path)
     except yaml.YAMLError as exc:
         raise RegistryError(f"{path} is not valid YAML: {exc}") from None
-    validate_against(schema or _load_schema(), spec, str(path))
+    validate("competition", spec, str(path), RegistryError)
     if spec["id"] != folder.name:
         raise RegistryError(f"{path}: id '{spec['id']}' differs from its folder '{folder.name}'")
     for name in ("description.md", "description_obfuscated.md"):

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlepipe.agents_config import AGENT_MOUNT, Agent, load_agents
+from mlepipe.agents.config import AGENT_MOUNT, Agent, load_agents
 from mlepipe.registry import PACKAGE_DIR, Competition, Registry
 
 DATA_MOUNT = "/home/data"

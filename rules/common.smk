@@ -5,11 +5,10 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-from mlepipe.agents_config import load_agents
+from mlepipe import schemas
+from mlepipe.agents.config import load_agents
 from mlepipe.hardware import load_hardware, slurm_resources
 from mlepipe.grading.leaderboards import LeaderboardError, LeaderboardSource
 from mlepipe.pipeline import (
@@ -26,9 +25,9 @@ from mlepipe.registry import Registry, RegistryError
 
 
 # `--config seeds=[0,1,2]` arrives as text: read it the way the schema says, then validate.
-SCHEMA_FILE = Path(workflow.basedir) / "config" / "schema.yaml"
-coerce_config(config, yaml.safe_load(SCHEMA_FILE.read_text()))
-validate(config, schema="../config/schema.yaml")
+coerce_config(config, schemas.load_schema("experiment"))
+_sources = ", ".join([*map(str, workflow.configfiles), "--config"])
+schemas.validate("experiment", config, f"the experiment ({_sources})")
 
 # Jobs call `python -m mlepipe` of the environment that runs Snakemake (see the function).
 put_interpreter_on_path()

@@ -23,7 +23,18 @@ import pandas as pd
 import pytest
 from threadpoolctl import threadpool_limits
 
-from mlepipe.agents import baseline
+from mlepipe.agents.baseline.main import PACKAGE_DIR as BASELINE_DIR
+from mlepipe.agents.baseline.main import check_shape
+from mlepipe.agents.baseline.solve import solve
+from mlepipe.agents.baseline.tables import metric_hint, read_sample
+from mlepipe.agents.contract import (
+    AGENTS_DIR,
+    AgentEnv,
+    Budget,
+    find_sample_submission,
+    time_cap,
+    write_submission,
+)
 from mlepipe.grading import checks, scoring
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,7 +120,8 @@ def test_baseline_submission_is_valid_and_beats_the_sample(
 def test_baseline_records_its_code_log_and_choices(baseline_runs):
     path, summary, _ = baseline_runs("practice-wine")
     out = path.parent.parent
-    assert (out / "code" / "baseline.py").read_text() == Path(baseline.__file__).read_text()
+    for code in [*BASELINE_DIR.glob("*.py"), AGENTS_DIR / "contract.py"]:
+        assert (out / "code" / code.relative_to(AGENTS_DIR)).read_text() == code.read_text()
     log = (out / "logs" / "baseline.log").read_text()
     assert "holdout" in log and "chose" in log
     model = summary["models"]["classes[class_0,class_1,class_2]"]
@@ -212,12 +224,12 @@ def test_agents_without_a_sample_submission_exit_1_with_a_reason(tmp_path):
 
 
 def solve_folder(data: Path, seed: int = 0) -> tuple[pd.DataFrame, dict]:
-    env = baseline.AgentEnv.from_environ({"DATA_DIR": str(data), "SEED": str(seed), "CPUS": "1"})
-    sample = baseline.find_sample_submission(data)
+    env = AgentEnv.from_environ({"DATA_DIR": str(data), "SEED": str(seed), "CPUS": "1"})
+    sample = find_sample_submission(data)
     summary: dict = {}
     with threadpool_limits(limits=1):
-        frame = baseline.solve(env, baseline.read_sample(sample), baseline.Budget(None), summary)
-    baseline.check_shape(frame, baseline.read_sample(sample))
+        frame = solve(env, read_sample(sample), Budget(None), summary)
+    check_shape(frame, read_sample(sample))
     return frame, summary
 
 
@@ -267,7 +279,7 @@ def test_insult_shape_ids_are_the_text_columns_and_kept_verbatim(tmp_path):
     assert summary["task"]["id_columns"] == ["Date", "Comment"]
     assert summary["task"]["outputs"] == ["binary[Insult]"]
     written = tmp_path / "out.csv"
-    baseline.write_submission(frame, written)
+    write_submission(written, lambda path: frame.to_csv(path, index=False))
     back = pd.read_csv(written, keep_default_na=False)
     assert back["Comment"].tolist() == ttexts and back["Date"].astype(str).tolist() == tdates
     assert back["Insult"].between(0, 1).all() and auc(ty, back["Insult"]) > 0.9
@@ -500,9 +512,9 @@ def test_per_pixel_answers_learn_a_cleaning_from_paired_folders(tmp_path):
 
 def test_metric_hint_reads_the_evaluation_section():
     text = "# Task\nAccuracy matters to users.\n\n## Evaluation\nScored by log loss.\n"
-    assert baseline.metric_hint(text) == "log_loss"
-    assert baseline.metric_hint("Scored by root mean squared logarithmic error") == "rmsle"
-    assert baseline.metric_hint("") is None
+    assert metric_hint(text) == "log_loss"
+    assert metric_hint("Scored by root mean squared logarithmic error") == "rmsle"
+    assert metric_hint("") is None
 
 
 def test_time_caps_nest_and_the_earliest_fires():
@@ -513,10 +525,10 @@ def test_time_caps_nest_and_the_earliest_fires():
         pass
 
     with pytest.raises(Inner):
-        with baseline.time_cap(5, Outer()), baseline.time_cap(0.05, Inner()):
+        with time_cap(5, Outer()), time_cap(0.05, Inner()):
             time.sleep(1)
     with pytest.raises(Outer):
-        with baseline.time_cap(0.2, Outer()):
-            with baseline.time_cap(5, Inner()):
+        with time_cap(0.2, Outer()):
+            with time_cap(5, Inner()):
                 pass
             time.sleep(1)

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from mlepipe.grading.leaderboards import LeaderboardError, LeaderboardSource
 from mlepipe.pipeline import coerce_config, data_source_error
+from mlepipe.schemas import load_schema
 
-REPO = Path(__file__).resolve().parents[1]
-SCHEMA = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
+SCHEMA = load_schema("experiment")
 
 
 @pytest.mark.parametrize(

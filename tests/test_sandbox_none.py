@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mlepipe.agents_config import Agent
+from mlepipe.agents.config import Agent
 from mlepipe.runs import run_agent
 from pipeline import REPO, Workflow
 

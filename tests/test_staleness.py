@@ -113,14 +113,15 @@ def test_metric_code_regrades_without_rerunning(wf):
 
 
 def test_shared_agent_code_versions_both_builtin_agents(wf):
-    # The dummy imports the agent contract from the baseline's module.
-    with wf.edited("mlepipe/agents/baseline.py"):
+    # Both builtin agents import the agent contract.
+    with wf.edited("mlepipe/agents/contract.py"):
         jobs = planned(wf)
     assert jobs["run_agent"] == 4 and "prepare_competition" not in jobs
 
 
-def test_one_agents_own_code_reruns_only_its_runs(wf):
-    with wf.edited("mlepipe/agents/dummy.py"):
+@pytest.mark.parametrize("module", ["mlepipe/agents/dummy.py", "mlepipe/agents/baseline/models.py"])
+def test_one_agents_own_code_reruns_only_its_runs(wf, module):
+    with wf.edited(module):
         jobs = planned(wf)
     assert jobs["run_agent"] == 2 and jobs["grade_run"] == 2
 

@@ -1,0 +1,94 @@
+"""Agent definitions (`config/agents.yaml`, checked against mlepipe/schemas/agents.yaml) and their
+versions.
+
+An agent's version is a digest of its settings and of its code, so that editing one agent (its
+settings, its built-in module, or the files it declares as code) reruns that agent's runs only.
+Read by the pipeline and the run harness, never by an agent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlepipe.registry import PACKAGE_DIR
+from mlepipe.schemas import ConfigError, validate
+
+AGENT_MOUNT = "/home/agent"
+
+
+@dataclass(frozen=True)
+class Agent:
+    """One agent. Its spec is checked against the schema, and completed with the schema's
+    defaults, however the agent is made."""
+
+    name: str
+    spec: dict[str, Any]
+    base_dir: Path  # relative code_dir paths are resolved against the agents file's folder
+
+    def __post_init__(self) -> None:
+        validate("agents", {self.name: self.spec}, f"agent '{self.name}'")
+
+    @property
+    def kind(self) -> str:
+        return self.spec["kind"]
+
+    @property
+    def passthrough_env(self) -> list[str]:
+        return list(self.spec["env"])
+
+    @property
+    def code_dir(self) -> Path | None:
+        d = self.spec.get("code_dir")
+        return (self.base_dir / d).resolve() if d else None
+
+    @property
+    def builtin_module(self) -> str:
+        """The module a builtin agent runs as (`python -m`): `module`, else the agent's name."""
+        return f"mlepipe.agents.{self.spec.get('module', self.name)}"
+
+    def argv(self) -> list[str]:
+        if self.kind == "builtin":
+            return ["python", "-m", self.builtin_module]
+        cmd = self.spec["command"]
+        return shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
+
+    def code_files(self) -> list[Path]:
+        """The files whose content versions the agent: a builtin agent's module (a package's
+        `__main__` too, which is what `python -m` runs) and every package module it imports
+        (the shared agent contract too); a command agent's code_dir."""
+        if self.kind == "builtin":
+            from mlepipe.pipeline import module_closure
+
+            module = self.builtin_module
+            return module_closure([module, f"{module}.__main__"])
+        if self.code_dir and self.code_dir.is_dir():
+            return sorted(
+                p for p in self.code_dir.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts
+            )  # fmt: skip
+        return []
+
+    def version(self) -> str:
+        """Digest of the settings and code; the pipeline reruns an agent's runs when it changes."""
+        h = hashlib.sha256(json.dumps(self.spec, sort_keys=True, default=str).encode())
+        for path in self.code_files():
+            name = path.relative_to(PACKAGE_DIR) if PACKAGE_DIR in path.parents else path.name
+            h.update(str(name).encode())
+            h.update(path.read_bytes())
+        return h.hexdigest()[:16]
+
+
+def load_agents(path: Path) -> dict[str, Agent]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"agents file {path} does not exist")
+    data = yaml.safe_load(path.read_text()) or {}
+    validate("agents", data, str(path))  # errors name the file; each Agent checks its own spec
+    return {name: Agent(name, spec, path.parent) for name, spec in data.items()}
