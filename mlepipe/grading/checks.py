@@ -84,13 +84,14 @@ class GradingSpec:
         ids = g.get("id_column") or ()
         return cls(
             metric=g["metric"],
-            metric_params=dict(g.get("metric_params") or {}),
+            # Defaults are the schema's, filled in when the definition was loaded.
+            metric_params=dict(g["metric_params"]),
             id_columns=(ids,) if isinstance(ids, str) else tuple(ids),
             target_columns=tuple(g["target_columns"]) if g.get("target_columns") else None,
-            prediction=g.get("prediction", "number"),
-            rows_sum_to_one=bool(g.get("rows_sum_to_one", False)),
-            sum_tolerance=float(g.get("sum_tolerance", 1e-6)),
-            extra_columns=g.get("extra_columns", "ignore"),
+            prediction=g["prediction"],
+            rows_sum_to_one=bool(g["rows_sum_to_one"]),
+            sum_tolerance=float(g["sum_tolerance"]),
+            extra_columns=g["extra_columns"],
             lower_is_better=g.get("lower_is_better"),
             metric_inputs=dict(g.get("metric_inputs") or {}),
             score_rows=dict(g.get("score_rows") or {}),
