@@ -26,12 +26,12 @@ rule all:
 
 # A few lines at the end of a run: where the reports are, medal rates, failed runs and their logs.
 onsuccess:
-    from mlepipe.summary import print_run_summary
+    from mlepipe.reports.summary import print_run_summary
 
     print_run_summary(RESULTS)
 
 
 onerror:
-    from mlepipe.summary import print_run_summary
+    from mlepipe.reports.summary import print_run_summary
 
     print_run_summary(RESULTS, log=log, failed=True)

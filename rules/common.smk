@@ -172,5 +172,5 @@ RUN_RESOURCES = {name: slurm_resources(hw) for name, hw in HARDWARE_ALL.items()}
 # The report code lives in the package (the scripts are thin): its digest is a param, so that
 # editing it rebuilds the reports.
 REPORT_CODE = {
-    name: digest(module_closure([f"mlepipe.report_{name}"])) for name in ("tables", "charts")
+    name: digest(module_closure([f"mlepipe.reports.{name}"])) for name in ("tables", "charts")
 }

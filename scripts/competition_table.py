@@ -2,7 +2,7 @@
 
 import sys
 
-from mlepipe.summary import load_grades, per_competition
+from mlepipe.reports.summary import load_grades, per_competition
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 sys.stderr = open(sm.log[0], "w")

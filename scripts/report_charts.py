@@ -1,12 +1,12 @@
 """Charts from the report tables (Snakemake script): medal rate by agent and split with
 standard-error bars, and each competition's scores against its medal thresholds
-(mlepipe.report_charts)."""
+(mlepipe.reports.charts)."""
 
 import sys
 
 import pandas as pd
 
-from mlepipe.report_charts import write_charts
+from mlepipe.reports.charts import write_charts
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 sys.stderr = open(sm.log[0], "w")

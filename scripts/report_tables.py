@@ -1,9 +1,9 @@
 """Report tables from grade records alone (Snakemake script): per competition and summary, as
-CSV, Parquet, Markdown and HTML (mlepipe.report_tables)."""
+CSV, Parquet, Markdown and HTML (mlepipe.reports.tables)."""
 
 import sys
 
-from mlepipe.report_tables import write_tables_from_files
+from mlepipe.reports.tables import write_tables_from_files
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 sys.stderr = open(sm.log[0], "w")

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from report_grades import record, thresholds, write
 
-from mlepipe.report_charts import chart_html, medal_rate_chart, score_chart, write_charts
-from mlepipe.summary import load_grades, per_competition, summarize
+from mlepipe.reports.charts import chart_html, medal_rate_chart, score_chart, write_charts
+from mlepipe.reports.summary import load_grades, per_competition, summarize
 
 T = thresholds(0.9, 0.8, 0.7, 0.5)
 # Set as the title by the page's own script if it ever ran: proof of a break-out.

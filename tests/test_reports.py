@@ -15,8 +15,8 @@ import pytest
 from report_grades import record, thresholds, write
 
 from mlepipe.grading.report import MLEBENCH_FIELDS
-from mlepipe.report_tables import write_tables
-from mlepipe.summary import load_grades
+from mlepipe.reports.summary import load_grades
+from mlepipe.reports.tables import write_tables
 
 REPO = Path(__file__).resolve().parents[1]
 EVIL = '</td></tr></table><script>alert(1)</script><img src=x onerror="alert(2)"> | a\nb'

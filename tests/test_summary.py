@@ -8,8 +8,14 @@ import pandas as pd
 import pytest
 from report_grades import record, thresholds, write
 
-from mlepipe.report_tables import write_tables
-from mlepipe.summary import load_grades, pass_at_k, per_competition, print_run_summary, summarize
+from mlepipe.reports.summary import (
+    load_grades,
+    pass_at_k,
+    per_competition,
+    print_run_summary,
+    summarize,
+)
+from mlepipe.reports.tables import write_tables
 
 
 def grade(comp, seed, medal, valid=True, splits=("low",), known=True):

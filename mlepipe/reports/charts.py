@@ -15,7 +15,7 @@ import altair as alt
 import pandas as pd
 import vl_convert as vlc
 
-from mlepipe.report_tables import NA, direction, number
+from mlepipe.reports.tables import NA, direction, number
 
 MEDAL_COLOURS = {
     "gold": "#d4af37",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.summary import load_grades, per_competition, summarize
+from mlepipe.reports.summary import load_grades, per_competition, summarize
 
 NA = "n/a"
 
