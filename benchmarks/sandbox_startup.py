@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlepipe.sandbox import Limits, Mount, SandboxUnavailable, check_runner, run_sandboxed
+from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable, check_runner, run_sandboxed
 
 TARGET_SECONDS = 0.5
 

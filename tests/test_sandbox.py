@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from mlepipe import cgroups
-from mlepipe.sandbox import (
-    AgentView,
+from mlepipe.harness import cgroups
+from mlepipe.harness.bubblewrap import bwrap_command
+from mlepipe.harness.runner import (
     Limits,
     Mount,
     SandboxError,
     SandboxUnavailable,
-    bwrap_command,
     check_runner,
+    get_runner,
     run_sandboxed,
 )
 
@@ -409,7 +409,7 @@ def test_agent_view_gives_host_paths_behind_the_deepest_mount(tmp_path):
     for folder in (code, home, data):
         folder.mkdir()
     mounts = [Mount(data, "/home/data"), Mount(code, "/home/agent")]
-    none = AgentView("none", mounts, folders=[Mount(home, "/home")])
+    none = get_runner("none").agent_view(mounts, folders=[Mount(home, "/home")])
     assert none.path("/home/data/train.csv") == str(data / "train.csv")
     assert none.path("/home/instructions.md") == str(home / "instructions.md")
     assert none.path("/elsewhere") == "/elsewhere"
@@ -422,7 +422,7 @@ def test_agent_view_gives_host_paths_behind_the_deepest_mount(tmp_path):
     with pytest.raises(SandboxError, match="neither inside a mount"):
         none.workdir("/home/missing")
     # Under bubblewrap the agent is told the sandbox's own paths.
-    sandboxed = AgentView("bubblewrap", mounts, folders=[Mount(home, "/home")])
+    sandboxed = get_runner("bubblewrap").agent_view(mounts, folders=[Mount(home, "/home")])
     assert sandboxed.argv(argv) == argv and sandboxed.workdir("/home") == "/home"
 
 

@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from mlepipe.sandbox import Limits, Mount, run_sandboxed
+from mlepipe.harness.runner import Limits, Mount, run_sandboxed
 
 scripts, out, marker = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 run_sandboxed(

@@ -1,4 +1,4 @@
-"""One agent run, from an empty run directory to `run.json`, and its grade.
+"""One agent run, from an empty run directory to `run.json`.
 
 Run directory (`<results>/runs/<agent>/<hardware>/<competition>/<seed>/`):
   home/            what the agent sees besides the data: instructions.md, validate
@@ -9,7 +9,7 @@ Run directory (`<results>/runs/<agent>/<hardware>/<competition>/<seed>/`):
   run.json         written last: timing, exit status, limits, sandbox, Slurm job, submission status
 
 With `sandbox: none` the agent is told the host paths of these folders (and of the public data)
-instead of the sandbox's, through one `sandbox.AgentView`; its code stays the same.
+instead of the sandbox's, through the runner's one `AgentView`; its code stays the same.
 
 Whatever the agent does, the harness finishes by writing run.json; only a broken harness fails the
 pipeline job. Nothing in the run directory is followed outside it (symlinks are never followed).
@@ -24,15 +24,16 @@ import os
 import re
 import shlex
 import shutil
-import socket
-import stat
 import subprocess
 import sys
-from datetime import UTC, datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from mlepipe.agents_config import AGENT_MOUNT, Agent, load_agents
+from mlepipe.harness import records
+from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable, get_runner, runner_classes
+from mlepipe.harness.submission import DEFAULT_SUBMISSION_CAP_MB, extract_submission
 from mlepipe.registry import PACKAGE_DIR, Competition, Registry
 
 DATA_MOUNT = "/home/data"
@@ -43,13 +44,9 @@ INSTRUCTIONS_MOUNT = "/home/instructions.md"
 VALIDATE_MOUNT = "/home/validate"
 HOME_DIR = "/home"  # the agent's working directory
 MLEPIPE_MOUNT = "/opt/mlepipe"  # the package and competition definitions, read-only
-DEFAULT_SUBMISSION_CAP_MB = 1024
 
-SLURM_VARIABLES = (
-    "SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_JOB_NODELIST", "SLURM_JOB_PARTITION",
-    "SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE", "SLURM_MEM_PER_CPU",
-    "SLURM_JOB_GPUS", "SLURM_GPUS_ON_NODE", "SLURM_CLUSTER_NAME",
-)  # fmt: skip
+# ------------------------------------------------------------------------------------------------
+# The Slurm job's own time limit
 
 
 SLURM_SAFETY_SECONDS = 60  # stop the agent this long before Slurm would kill the job
@@ -82,58 +79,18 @@ def parse_slurm_duration(text: str) -> float | None:
     return ((int(days or 0) * 24 + h) * 60 + m) * 60 + sec
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _wall_limit(hardware_seconds: float) -> tuple[float, str]:
+    """The agent's wall-clock limit and where it comes from. Under Slurm the agent is stopped
+    before the job's own time limit, so that the run is recorded as a timeout (and graded as no
+    submission) instead of vanishing with a killed job."""
+    left = slurm_seconds_left()
+    if left is not None and left - SLURM_SAFETY_SECONDS < hardware_seconds:
+        return max(1.0, left - SLURM_SAFETY_SECONDS), "slurm-job-time-limit"
+    return hardware_seconds, "hardware"
 
 
 # ------------------------------------------------------------------------------------------------
-# Safe extraction
-
-
-def extract_submission(src_dir: Path, dest: Path, max_bytes: int) -> tuple[bool, str | None]:
-    """Copies `src_dir/submission.csv` to `dest` if it is a regular, small enough UTF-8 file.
-
-    Returns (found, rejection reason). Never follows a symlink, never opens a fifo or device.
-    """
-    src = src_dir / "submission.csv"
-    if dest.exists() or dest.is_symlink():
-        dest.unlink()
-    try:
-        st = os.lstat(src)
-    except FileNotFoundError:
-        return False, "the agent wrote no submission.csv"
-    except OSError as exc:
-        return False, f"submission.csv cannot be inspected: {exc.strerror}"
-    if stat.S_ISLNK(st.st_mode):
-        return True, "submission.csv is a symbolic link; only a regular file is accepted"
-    if not stat.S_ISREG(st.st_mode):
-        kind = "directory" if stat.S_ISDIR(st.st_mode) else "device, fifo or socket"
-        return True, f"submission.csv is a {kind}; only a regular file is accepted"
-    if st.st_size > max_bytes:
-        return True, f"submission.csv is {st.st_size} bytes, over the cap of {max_bytes}"
-    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    tmp = dest.with_name(dest.name + ".part")
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped after the lstat
-            return True, "submission.csv changed type while being read"
-        data = b""
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            return True, f"submission.csv grew over the cap of {max_bytes} bytes"
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return True, f"submission.csv is not UTF-8 text (byte {exc.start})"
-        tmp.write_bytes(data)
-        tmp.replace(dest)
-        return True, None
-    finally:
-        os.close(fd)
-
-
-# ------------------------------------------------------------------------------------------------
-# Running
+# The run directory and the run
 
 
 INSTRUCTIONS = """\
@@ -222,8 +179,7 @@ def _run_agent_locked(
     submission_cap_mb: int,
     gpu_ids: tuple[str, ...],
 ) -> dict[str, Any]:
-    from mlepipe import sandbox as sb
-
+    runner = get_runner(sandbox)
     if run_dir.exists():  # a previous, unfinished attempt: start clean
         shutil.rmtree(run_dir)
     for sub in ("submission", "logs", "code"):
@@ -231,27 +187,70 @@ def _run_agent_locked(
 
     public = competition.public_dir(data_dir).resolve()
     mounts = [
-        sb.Mount(public, DATA_MOUNT),
-        sb.Mount(run_dir / "home" / "instructions.md", INSTRUCTIONS_MOUNT),
-        sb.Mount(run_dir / "home" / "validate", VALIDATE_MOUNT),
-        sb.Mount(run_dir / "submission", SUBMISSION_MOUNT, writable=True),
-        sb.Mount(run_dir / "logs", LOGS_MOUNT, writable=True),
-        sb.Mount(run_dir / "code", CODE_MOUNT, writable=True),
-        sb.Mount(PACKAGE_DIR, f"{MLEPIPE_MOUNT}/mlepipe"),
-        sb.Mount(competition.folder.parent, f"{MLEPIPE_MOUNT}/competitions"),
+        Mount(public, DATA_MOUNT),
+        Mount(run_dir / "home" / "instructions.md", INSTRUCTIONS_MOUNT),
+        Mount(run_dir / "home" / "validate", VALIDATE_MOUNT),
+        Mount(run_dir / "submission", SUBMISSION_MOUNT, writable=True),
+        Mount(run_dir / "logs", LOGS_MOUNT, writable=True),
+        Mount(run_dir / "code", CODE_MOUNT, writable=True),
+        Mount(PACKAGE_DIR, f"{MLEPIPE_MOUNT}/mlepipe"),
+        Mount(competition.folder.parent, f"{MLEPIPE_MOUNT}/competitions"),
     ]
     if agent.code_dir:
-        mounts.append(sb.Mount(agent.code_dir, AGENT_MOUNT))
+        mounts.append(Mount(agent.code_dir, AGENT_MOUNT))
     # Every path the agent is given goes through this view: the sandbox's own paths, or under
     # `sandbox: none` the host paths behind them. /home and /opt/mlepipe are no mounts
     # (bubblewrap builds them from those below); without a sandbox these folders stand for them.
-    view = sb.AgentView(
-        sandbox, mounts,
-        folders=[sb.Mount(run_dir / "home", HOME_DIR), sb.Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)],
-    )  # fmt: skip
-    at = view.path
-    _write_home(run_dir / "home", competition, hw, at)
+    view = runner.agent_view(
+        mounts,
+        folders=[Mount(run_dir / "home", HOME_DIR), Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)],
+    )
+    _write_home(run_dir / "home", competition, hw, view.path)
+    env, passed = _agent_env(agent, competition, hw, seed, view.path)
 
+    wall, limit_source = _wall_limit(float(hw["time_limit_seconds"]))
+    limits = Limits(
+        wall_seconds=wall,
+        memory_mb=hw.get("memory_mb"),
+        cpus=hw.get("cpus"),
+        pids=hw.get("pids", 4096),
+        gpus=tuple(gpu_ids),
+    )
+    record = records.started_record(
+        agent=agent.name, agent_version=agent.version(), competition_id=competition.id,
+        hardware=hardware_name, hardware_spec=hw, seed=seed, sandbox=sandbox,
+        env_passed_through=passed, gpu_ids=list(gpu_ids),
+        wall_limit_seconds=wall, wall_limit_source=limit_source,
+    )  # fmt: skip
+    print(f"run {agent.name}/{hardware_name}/{competition.id}/{seed}: starting", file=sys.stderr)
+    try:
+        result = runner.run(
+            view.argv(agent.argv()), mounts=mounts, env=env, limits=limits,
+            workdir=view.workdir(HOME_DIR),
+            stdout=run_dir / "logs" / "agent.stdout", stderr=run_dir / "logs" / "agent.stderr",
+        )  # fmt: skip
+        record.update(records.result_fields(result))
+    except SandboxUnavailable:
+        raise
+    except Exception as exc:  # a run that cannot start is recorded, not fatal for the experiment
+        record.update(records.harness_error_fields(sandbox, exc))
+    record["end"] = records.now()
+    found, reason = extract_submission(
+        run_dir / "submission", run_dir / "submission.csv", submission_cap_mb * 1024 * 1024
+    )
+    record["submission"] = records.submission_fields(found, reason)
+    record["status"] = records.run_status(record)
+    records.write_run_record(run_dir, record)
+    print(f"run {agent.name}/{hardware_name}/{competition.id}/{seed}: {record['status']}",
+          file=sys.stderr)  # fmt: skip
+    return record
+
+
+def _agent_env(
+    agent: Agent, competition: Competition, hw: dict[str, Any], seed: int, at: Callable[[str], str]
+) -> tuple[dict[str, str], list[str]]:
+    """The agent's environment (paths as the agent finds them, through ``at``) and the names of
+    the host variables passed through."""
     env = {
         "DATA_DIR": at(DATA_MOUNT), "SUBMISSION_DIR": at(SUBMISSION_MOUNT),
         "LOGS_DIR": at(LOGS_MOUNT), "CODE_DIR": at(CODE_MOUNT),
@@ -274,79 +273,7 @@ def _run_agent_locked(
     passed = [name for name in agent.passthrough_env if name in os.environ]
     for name in passed:
         env[name] = os.environ[name]
-
-    # Under Slurm, stop the agent before the job's own time limit, so that the run is recorded
-    # as a timeout (and graded as no submission) instead of vanishing with a killed job.
-    wall = float(hw["time_limit_seconds"])
-    limit_source = "hardware"
-    left = slurm_seconds_left()
-    if left is not None and left - SLURM_SAFETY_SECONDS < wall:
-        wall, limit_source = max(1.0, left - SLURM_SAFETY_SECONDS), "slurm-job-time-limit"
-    limits = sb.Limits(
-        wall_seconds=wall,
-        memory_mb=hw.get("memory_mb"),
-        cpus=hw.get("cpus"),
-        pids=hw.get("pids", 4096),
-        gpus=tuple(gpu_ids),
-    )
-    record: dict[str, Any] = {
-        "agent": agent.name, "agent_version": agent.version(), "competition_id": competition.id,
-        "hardware": hardware_name, "hardware_spec": hw, "seed": seed,
-        "host": socket.gethostname(), "start": now(), "sandbox": sandbox,
-        "env_passed_through": passed, "gpu_ids": list(gpu_ids),
-        "wall_limit_seconds": wall, "wall_limit_source": limit_source,
-        "slurm": {k: os.environ[k] for k in SLURM_VARIABLES if k in os.environ} or None,
-    }  # fmt: skip
-    print(f"run {agent.name}/{hardware_name}/{competition.id}/{seed}: starting", file=sys.stderr)
-    try:
-        result = sb.run_sandboxed(
-            view.argv(agent.argv()), mounts=mounts, env=env, limits=limits,
-            workdir=view.workdir(HOME_DIR),
-            stdout=run_dir / "logs" / "agent.stdout", stderr=run_dir / "logs" / "agent.stderr",
-            runner=sandbox,
-        )  # fmt: skip
-        record.update(
-            runner=result.runner, exit_code=result.exit_code, signal=result.signal,
-            timed_out=result.timed_out, oom_killed=result.oom_killed,
-            wall_seconds=round(result.wall_seconds, 3), limits_enforced=result.enforced,
-            sandbox_notes=result.notes, harness_error=None,
-        )  # fmt: skip
-    except sb.SandboxUnavailable:
-        raise
-    except Exception as exc:  # a run that cannot start is recorded, not fatal for the experiment
-        record.update(
-            runner=sandbox, exit_code=None, signal=None, timed_out=False, oom_killed=False,
-            wall_seconds=0.0, limits_enforced={}, sandbox_notes=[],
-            harness_error=f"{type(exc).__name__}: {exc}",
-        )  # fmt: skip
-    record["end"] = now()
-    found, reason = extract_submission(
-        run_dir / "submission", run_dir / "submission.csv", submission_cap_mb * 1024 * 1024
-    )
-    record["submission"] = {
-        "found": found,
-        "accepted": found and reason is None,
-        "rejected_reason": reason,
-    }
-    record["status"] = _status(record)
-    tmp = run_dir / "run.json.part"
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    tmp.replace(run_dir / "run.json")
-    print(f"run {agent.name}/{hardware_name}/{competition.id}/{seed}: {record['status']}",
-          file=sys.stderr)  # fmt: skip
-    return record
-
-
-def _status(r: dict[str, Any]) -> str:
-    if r.get("harness_error"):
-        return "harness-error"
-    if r["timed_out"]:
-        return "timeout"
-    if r["oom_killed"]:
-        return "oom"
-    if r["exit_code"] != 0:
-        return "crashed"
-    return "ok" if r["submission"]["accepted"] else "no-submission"
+    return env, passed
 
 
 # ------------------------------------------------------------------------------------------------
@@ -364,14 +291,13 @@ def cmd_run_agent(args) -> int:
     competition = Registry().get(args.competition)
     hw = _hardware(Path(args.hardware_file), args.hardware)
     from mlepipe.cli import UserError
-    from mlepipe.gpus import assigned_gpus
-    from mlepipe.sandbox import SandboxUnavailable
+    from mlepipe.harness.gpus import assigned_gpus
 
     try:
         with assigned_gpus(int(hw.get("gpus") or 0)) as gpu_ids:
             run_agent(
-            agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
-            seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
+                agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
+                seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
                 sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb,
                 gpu_ids=gpu_ids,
             )  # fmt: skip
@@ -390,6 +316,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--seed", type=int, required=True)
     sp.add_argument("--data-dir", required=True)
     sp.add_argument("--run-dir", required=True)
-    sp.add_argument("--sandbox", default="bubblewrap", choices=["bubblewrap", "none"])
+    sp.add_argument("--sandbox", default="bubblewrap", choices=list(runner_classes()))
     sp.add_argument("--submission-cap-mb", type=int, default=DEFAULT_SUBMISSION_CAP_MB)
     sp.set_defaults(func=cmd_run_agent)
