@@ -17,16 +17,16 @@ import functools
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 from mlepipe.harness import cgroups
 from mlepipe.harness.gpus import gpu_device_paths
 from mlepipe.harness.pyenv import python_env_paths
 from mlepipe.harness.runner import (
+    Command,
     Launch,
     Limits,
-    Mount,
     Runner,
     SandboxError,
     SandboxUnavailable,
@@ -112,23 +112,10 @@ class BubblewrapRunner(Runner):
         }
         return enforced, []
 
-    def launch(
-        self,
-        argv: list[str],
-        *,
-        mounts: Sequence[Mount],
-        env: dict[str, str],
-        limits: Limits,
-        workdir: str,
-        python_env: Path,
-        notes: list[str],
-    ) -> Launch:
+    def launch(self, command: Command, notes: list[str]) -> Launch:
         etc_fds = _data_pipes(sandbox_etc_files())
         try:
-            cmd = bwrap_command(
-                argv, mounts=mounts, env=env, limits=limits, workdir=workdir,
-                python_env=python_env, data_fds=etc_fds, notes=notes,
-            )  # fmt: skip
+            cmd = bwrap_command(command, data_fds=etc_fds, notes=notes)
         except BaseException:
             for fd in etc_fds.values():
                 os.close(fd)
@@ -203,15 +190,7 @@ def _bwrap_complaint(stderr: Path) -> list[str]:
 
 
 def bwrap_command(
-    argv: list[str],
-    *,
-    mounts: Sequence[Mount],
-    env: Mapping[str, str],
-    limits: Limits,
-    workdir: str,
-    python_env: Path,
-    data_fds: Mapping[str, int],
-    notes: list[str] | None = None,
+    command: Command, *, data_fds: Mapping[str, int], notes: list[str] | None = None
 ) -> list[str]:
     """The bwrap command line; ``data_fds`` maps /etc files to descriptors holding them."""
     notes = notes if notes is not None else []
@@ -240,18 +219,18 @@ def bwrap_command(
         if os.path.lexists(path):
             cmd += ["--ro-bind-try", path, path]  # -try: a dangling link is skipped
     cmd += ["--tmpfs", SANDBOX_HOME]
-    env_paths, env_notes = python_env_paths(python_env)
+    env_paths, env_notes = python_env_paths(command.python_env)
     notes.extend(env_notes)
     for path in env_paths:
         cmd += ["--ro-bind", str(path), str(path)]
-    cmd += _gpu_bind_args(limits.gpus, notes)
-    for m in mounts:
+    cmd += _gpu_bind_args(command.limits.gpus, notes)
+    for m in command.mounts:
         cmd += ["--bind" if m.writable else "--ro-bind", os.path.abspath(m.source), m.target]
     # Last, so that only /tmp, the home folder and writable mounts take writes.
     cmd += ["--remount-ro", "/"]
-    for key, value in env.items():
+    for key, value in command.env.items():
         cmd += ["--setenv", key, value]
-    cmd += ["--chdir", workdir, "--", *argv]
+    cmd += ["--chdir", command.workdir, "--", *command.argv]
     return cmd
 
 

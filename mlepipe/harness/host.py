@@ -15,11 +15,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 
 from mlepipe.harness import cgroups
-from mlepipe.harness.runner import Launch, Limits, Mount, Runner, SandboxError, kill_quietly
+from mlepipe.harness.runner import Command, Launch, Limits, Runner, SandboxError, kill_quietly
 
 
 class HostRunner(Runner):
@@ -42,18 +41,8 @@ class HostRunner(Runner):
         ]
         return enforced, notes
 
-    def launch(
-        self,
-        argv: list[str],
-        *,
-        mounts: Sequence[Mount],
-        env: dict[str, str],
-        limits: Limits,
-        workdir: str,
-        python_env: Path,
-        notes: list[str],
-    ) -> Launch:
-        return Launch(list(argv), env=env, cwd=workdir)
+    def launch(self, command: Command, notes: list[str]) -> Launch:
+        return Launch(list(command.argv), env=command.env, cwd=command.workdir)
 
     def signal_untracked(
         self, proc: subprocess.Popen, cg: cgroups.RunCgroup, sig: int, exclude: tuple[int, ...]

@@ -26,7 +26,8 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -153,41 +154,79 @@ def run_agent(
     gpu_ids: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Runs one agent on one competition; returns (and writes) the run record."""
+    runner = get_runner(sandbox)
     run_dir = Path(run_dir)
+    with _exclusive(run_dir):
+        mounts = _fresh_run_dir(run_dir, agent, competition, data_dir)
+        # Every path the agent is given goes through this view: the sandbox's own paths, or
+        # under `sandbox: none` the host paths behind them. /home and /opt/mlepipe are no mounts
+        # (bubblewrap builds them from those below); without a sandbox these folders stand in.
+        view = runner.agent_view(
+            mounts,
+            folders=[Mount(run_dir / "home", HOME_DIR), Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)],
+        )
+        _write_home(run_dir / "home", competition, hw, view.path)
+        env, passed = _agent_env(agent, competition, hw, seed, view.path)
+
+        wall, limit_source = _wall_limit(float(hw["time_limit_seconds"]))
+        limits = Limits(
+            wall_seconds=wall,
+            memory_mb=hw.get("memory_mb"),
+            cpus=hw.get("cpus"),
+            pids=hw.get("pids", 4096),
+            gpus=tuple(gpu_ids),
+        )
+        record = records.started_record(
+            agent=agent.name, agent_version=agent.version(), competition_id=competition.id,
+            hardware=hardware_name, hardware_spec=hw, seed=seed, sandbox=sandbox,
+            env_passed_through=passed, gpu_ids=list(gpu_ids),
+            wall_limit_seconds=wall, wall_limit_source=limit_source,
+        )  # fmt: skip
+        key = f"{agent.name}/{hardware_name}/{competition.id}/{seed}"
+        print(f"run {key}: starting", file=sys.stderr)
+        try:
+            result = runner.run(
+                view.argv(agent.argv()), mounts=mounts, env=env, limits=limits,
+                workdir=view.workdir(HOME_DIR), stdout=run_dir / "logs" / "agent.stdout",
+                stderr=run_dir / "logs" / "agent.stderr",
+            )  # fmt: skip
+            record.update(records.result_fields(result))
+        except SandboxUnavailable:
+            raise
+        except Exception as exc:  # a run that cannot start is recorded, not fatal for the rest
+            record.update(records.harness_error_fields(sandbox, exc))
+        record["end"] = records.now()
+        found, reason = extract_submission(
+            run_dir / "submission", run_dir / "submission.csv", submission_cap_mb * 1024 * 1024
+        )
+        record["submission"] = records.submission_fields(found, reason)
+        record["status"] = records.run_status(record)
+        records.write_run_record(run_dir, record)
+        print(f"run {key}: {record['status']}", file=sys.stderr)
+        return record
+
+
+@contextmanager
+def _exclusive(run_dir: Path) -> Iterator[None]:
+    """Holds the run's lock. A harness orphaned by a killed pipeline may still be writing this
+    run: wait for it to end (it is bounded by the time limit) before starting again."""
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    # A harness orphaned by a killed pipeline may still be writing this run: wait for it to end
-    # (it is bounded by the time limit) before starting again from a clean directory.
     with open(run_dir.parent / f".{run_dir.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _run_agent_locked(
-            agent=agent, competition=competition, hardware_name=hardware_name, hw=hw,
-            seed=seed, data_dir=data_dir, run_dir=run_dir, sandbox=sandbox,
-            submission_cap_mb=submission_cap_mb, gpu_ids=gpu_ids,
-        )  # fmt: skip
+        yield
 
 
-def _run_agent_locked(
-    *,
-    agent: Agent,
-    competition: Competition,
-    hardware_name: str,
-    hw: dict[str, Any],
-    seed: int,
-    data_dir: Path,
-    run_dir: Path,
-    sandbox: str,
-    submission_cap_mb: int,
-    gpu_ids: tuple[str, ...],
-) -> dict[str, Any]:
-    runner = get_runner(sandbox)
-    if run_dir.exists():  # a previous, unfinished attempt: start clean
+def _fresh_run_dir(
+    run_dir: Path, agent: Agent, competition: Competition, data_dir: Path
+) -> list[Mount]:
+    """An empty run directory (a previous, unfinished attempt is removed) and the mounts that
+    show it, the public data and the package to the agent."""
+    if run_dir.exists():
         shutil.rmtree(run_dir)
     for sub in ("submission", "logs", "code"):
         (run_dir / sub).mkdir(parents=True)
-
-    public = competition.public_dir(data_dir).resolve()
     mounts = [
-        Mount(public, DATA_MOUNT),
+        Mount(competition.public_dir(data_dir).resolve(), DATA_MOUNT),
         Mount(run_dir / "home" / "instructions.md", INSTRUCTIONS_MOUNT),
         Mount(run_dir / "home" / "validate", VALIDATE_MOUNT),
         Mount(run_dir / "submission", SUBMISSION_MOUNT, writable=True),
@@ -198,52 +237,7 @@ def _run_agent_locked(
     ]
     if agent.code_dir:
         mounts.append(Mount(agent.code_dir, AGENT_MOUNT))
-    # Every path the agent is given goes through this view: the sandbox's own paths, or under
-    # `sandbox: none` the host paths behind them. /home and /opt/mlepipe are no mounts
-    # (bubblewrap builds them from those below); without a sandbox these folders stand for them.
-    view = runner.agent_view(
-        mounts,
-        folders=[Mount(run_dir / "home", HOME_DIR), Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)],
-    )
-    _write_home(run_dir / "home", competition, hw, view.path)
-    env, passed = _agent_env(agent, competition, hw, seed, view.path)
-
-    wall, limit_source = _wall_limit(float(hw["time_limit_seconds"]))
-    limits = Limits(
-        wall_seconds=wall,
-        memory_mb=hw.get("memory_mb"),
-        cpus=hw.get("cpus"),
-        pids=hw.get("pids", 4096),
-        gpus=tuple(gpu_ids),
-    )
-    record = records.started_record(
-        agent=agent.name, agent_version=agent.version(), competition_id=competition.id,
-        hardware=hardware_name, hardware_spec=hw, seed=seed, sandbox=sandbox,
-        env_passed_through=passed, gpu_ids=list(gpu_ids),
-        wall_limit_seconds=wall, wall_limit_source=limit_source,
-    )  # fmt: skip
-    print(f"run {agent.name}/{hardware_name}/{competition.id}/{seed}: starting", file=sys.stderr)
-    try:
-        result = runner.run(
-            view.argv(agent.argv()), mounts=mounts, env=env, limits=limits,
-            workdir=view.workdir(HOME_DIR),
-            stdout=run_dir / "logs" / "agent.stdout", stderr=run_dir / "logs" / "agent.stderr",
-        )  # fmt: skip
-        record.update(records.result_fields(result))
-    except SandboxUnavailable:
-        raise
-    except Exception as exc:  # a run that cannot start is recorded, not fatal for the experiment
-        record.update(records.harness_error_fields(sandbox, exc))
-    record["end"] = records.now()
-    found, reason = extract_submission(
-        run_dir / "submission", run_dir / "submission.csv", submission_cap_mb * 1024 * 1024
-    )
-    record["submission"] = records.submission_fields(found, reason)
-    record["status"] = records.run_status(record)
-    records.write_run_record(run_dir, record)
-    print(f"run {agent.name}/{hardware_name}/{competition.id}/{seed}: {record['status']}",
-          file=sys.stderr)  # fmt: skip
-    return record
+    return mounts
 
 
 def _agent_env(

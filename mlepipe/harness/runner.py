@@ -16,8 +16,9 @@ behaves the same under Slurm. Output streams go straight to files. Every run get
 (memory, CPU and process limits where the host allows; see ``cgroups``), which also lets the
 harness find every process of the run, including ones that left the session.
 
-A runner is one class here and one entry in ``RUNNER_CLASSES``; the entry's name is what
-``sandbox:`` takes in the configuration and what results record as ``runner``.
+A runner is one class (a ``Runner``) and one entry in ``runner_classes``; its name is what
+``sandbox:`` takes in the configuration and what results record as ``runner``. ``get_runner``
+gives the runner of a name.
 """
 
 from __future__ import annotations
@@ -80,6 +81,19 @@ class SandboxUnavailable(RuntimeError):
 
 class SandboxError(ValueError):
     """The run was described wrongly (mounts, working directory)."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One run as a runner is asked for it: the command line, mounts, whole environment, limits
+    and working directory (as ``agent_view`` made them), and the Python environment it gets."""
+
+    argv: list[str]
+    mounts: Sequence[Mount]
+    env: dict[str, str]
+    limits: Limits
+    workdir: str
+    python_env: Path
 
 
 @dataclass
@@ -226,18 +240,8 @@ class Runner(ABC):
     # --- starting and stopping ----------------------------------------------------------------
 
     @abstractmethod
-    def launch(
-        self,
-        argv: list[str],
-        *,
-        mounts: Sequence[Mount],
-        env: dict[str, str],
-        limits: Limits,
-        workdir: str,
-        python_env: Path,
-        notes: list[str],
-    ) -> Launch:
-        """What to start for ``argv``; notes on the set-up go to ``notes``."""
+    def launch(self, command: Command, notes: list[str]) -> Launch:
+        """What to start for ``command``; notes on the set-up go to ``notes``."""
 
     def spared_on_term(self, proc: subprocess.Popen) -> tuple[int, ...]:
         """Processes that SIGTERM must not reach (they would end the run before its grace)."""
@@ -335,10 +339,8 @@ class Runner(ABC):
             notes.append("processes that leave the session cannot be tracked without a cgroup")
         launch = None
         try:
-            launch = self.launch(
-                argv, mounts=mounts, env=run_env, limits=limits, workdir=workdir,
-                python_env=env_prefix, notes=notes,
-            )  # fmt: skip
+            command = Command(argv, mounts, run_env, limits, workdir, env_prefix)
+            launch = self.launch(command, notes)
             started = time.monotonic()
             proc, timed_out = self._supervise(launch, stdout, stderr, cg, limits)
             wall = time.monotonic() - started
@@ -487,22 +489,3 @@ def get_runner(name: str) -> Runner:
 def check_runner(name: str) -> None:
     """Raise SandboxUnavailable, saying what to do, unless runner ``name`` can run here."""
     get_runner(name).check()
-
-
-def run_sandboxed(
-    argv: list[str],
-    *,
-    mounts: list[Mount],
-    env: dict[str, str],
-    limits: Limits,
-    workdir: str,
-    stdout: Path,
-    stderr: Path,
-    runner: str = "bubblewrap",
-    python_env: Path | None = None,
-) -> SandboxResult:
-    """Run ``argv`` under the runner called ``runner`` (see ``Runner.run``)."""
-    return get_runner(runner).run(
-        argv, mounts=mounts, env=env, limits=limits, workdir=workdir, stdout=stdout,
-        stderr=stderr, python_env=python_env,
-    )  # fmt: skip
