@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlepipe.sandbox import Limits, Mount, SandboxUnavailable, check_runner, run_sandboxed
+from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable, check_runner, get_runner
 
 TARGET_SECONDS = 0.5
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def sandboxed(runner: str, limits: Limits):
             workdir = "/home/submission" if runner == "bubblewrap" else str(work / "submission")
-            return lambda: run_sandboxed(
+            return lambda: get_runner(runner).run(
                 ["true"],
                 mounts=mounts,
                 env={},
@@ -51,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
                 workdir=workdir,
                 stdout=work / "out.txt",
                 stderr=work / "err.txt",
-                runner=runner,
             )
 
         bare = Limits(wall_seconds=60)

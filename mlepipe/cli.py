@@ -242,9 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=cmd_thresholds)
 
-    from mlepipe import runs
+    from mlepipe.harness import run
 
-    runs.add_commands(sub)
+    run.add_commands(sub)
     return p
 
 

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from mlepipe import cgroups
-from mlepipe.sandbox import (
-    AgentView,
+from mlepipe.harness import cgroups
+from mlepipe.harness.bubblewrap import bwrap_command
+from mlepipe.harness.runner import (
+    Command,
     Limits,
     Mount,
     SandboxError,
     SandboxUnavailable,
-    bwrap_command,
     check_runner,
-    run_sandboxed,
+    get_runner,
 )
 
 pytestmark = pytest.mark.sandbox
@@ -75,7 +75,7 @@ def _run(
         Mount(run_dir / "submission", "/home/submission", writable=True),
         *extra_mounts,
     ]
-    result = run_sandboxed(
+    result = get_runner(runner).run(
         argv,
         mounts=mounts,
         env=env or {},
@@ -83,7 +83,6 @@ def _run(
         workdir="/home/submission" if runner == "bubblewrap" else str(run_dir / "submission"),
         stdout=run_dir / "stdout.txt",
         stderr=run_dir / "stderr.txt",
-        runner=runner,
     )
     return result, (run_dir / "stdout.txt").read_text(), (run_dir / "stderr.txt").read_text()
 
@@ -409,7 +408,7 @@ def test_agent_view_gives_host_paths_behind_the_deepest_mount(tmp_path):
     for folder in (code, home, data):
         folder.mkdir()
     mounts = [Mount(data, "/home/data"), Mount(code, "/home/agent")]
-    none = AgentView("none", mounts, folders=[Mount(home, "/home")])
+    none = get_runner("none").agent_view(mounts, folders=[Mount(home, "/home")])
     assert none.path("/home/data/train.csv") == str(data / "train.csv")
     assert none.path("/home/instructions.md") == str(home / "instructions.md")
     assert none.path("/elsewhere") == "/elsewhere"
@@ -422,7 +421,7 @@ def test_agent_view_gives_host_paths_behind_the_deepest_mount(tmp_path):
     with pytest.raises(SandboxError, match="neither inside a mount"):
         none.workdir("/home/missing")
     # Under bubblewrap the agent is told the sandbox's own paths.
-    sandboxed = AgentView("bubblewrap", mounts, folders=[Mount(home, "/home")])
+    sandboxed = get_runner("bubblewrap").agent_view(mounts, folders=[Mount(home, "/home")])
     assert sandboxed.argv(argv) == argv and sandboxed.workdir("/home") == "/home"
 
 
@@ -443,16 +442,15 @@ def test_run_cgroups_are_removed_after_the_run(run_dir):
 def test_gpu_binding_argv_only_binds_assigned_devices(run_dir):
     # No GPU exists here: this checks the command line for a made-up assignment of GPU 1.
     notes: list[str] = []
-    cmd = bwrap_command(
+    command = Command(
         ["true"],
         mounts=[],
         env={"CUDA_VISIBLE_DEVICES": "1"},
         limits=Limits(wall_seconds=1, gpus=("1",)),
         workdir="/tmp",
         python_env=Path(sys.prefix),
-        data_fds={},
-        notes=notes,
     )
+    cmd = bwrap_command(command, data_fds={}, notes=notes)
     binds = {cmd[i + 1] for i, a in enumerate(cmd) if a == "--dev-bind-try"}
     assert "/dev/nvidia1" in binds and "/dev/nvidiactl" in binds and "/dev/nvidia-uvm" in binds
     assert "/dev/nvidia0" not in binds

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlepipe.agents.config import Agent
-from mlepipe.runs import run_agent
+from mlepipe.harness.run import run_agent
 from pipeline import REPO, Workflow
 
 HAVE_BWRAP = shutil.which("bwrap") is not None

@@ -126,7 +126,9 @@ def test_one_agents_own_code_reruns_only_its_runs(wf, module):
     assert jobs["run_agent"] == 2 and jobs["grade_run"] == 2
 
 
-@pytest.mark.parametrize("module", ["mlepipe/runs.py", "mlepipe/sources.py", "mlepipe/cli.py"])
+@pytest.mark.parametrize(
+    "module", ["mlepipe/harness/run.py", "mlepipe/sources.py", "mlepipe/cli.py"]
+)
 def test_harness_and_acquisition_code_replan_nothing(wf, module):
     with wf.edited(module):
         assert planned(wf) == {}

@@ -3,10 +3,10 @@
 import sys
 from pathlib import Path
 
-from mlepipe.sandbox import Limits, Mount, run_sandboxed
+from mlepipe.harness.runner import Limits, Mount, get_runner
 
 scripts, out, marker = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
-run_sandboxed(
+get_runner("bubblewrap").run(
     ["python", "/agent/sleeper.py", marker],
     mounts=[Mount(scripts, "/agent")],
     env={},

@@ -1,8 +1,9 @@
-"""Which GPU devices a run may use.
+"""Which GPU devices a run may use, and which device files give it those GPUs.
 
 Under Slurm the job's allocation decides (CUDA_VISIBLE_DEVICES / SLURM_JOB_GPUS). On a local
 machine Snakemake's `gpu` resource caps how many runs hold GPUs at once, and this module picks
-concrete free devices with one lock file per device, so that no two runs share a GPU.
+concrete free devices with one lock file per device, so that no two runs share a GPU. A runner
+with its own /dev makes only the assigned devices' files visible (``gpu_device_paths``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 LOCK_DIR = Path(os.environ.get("MLEPIPE_GPU_LOCK_DIR", "/tmp/mlepipe-gpu-locks"))
+GPU_CONTROL_DEVICES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 
 
 class GpuUnavailable(RuntimeError):
@@ -87,3 +89,24 @@ def assigned_gpus(count: int) -> Iterator[tuple[str, ...]]:
     finally:
         for _, fd in held:
             os.close(fd)
+
+
+def gpu_device_paths(gpus: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The device files a run with GPUs ``gpus`` needs (control devices, the GPUs' own,
+    MIG capabilities), and notes on assigned devices that are missing."""
+    notes: list[str] = []
+    if all(g.isdigit() for g in gpus):
+        devices = [f"/dev/nvidia{g}" for g in gpus]
+    else:
+        # UUIDs or MIG names cannot be mapped to a device file: all GPUs are made visible and
+        # CUDA_VISIBLE_DEVICES picks.
+        devices = sorted(str(p) for p in Path("/dev").glob("nvidia[0-9]*"))
+        notes.append(
+            f"GPUs {', '.join(gpus)} are not indices: all GPU devices are bound and "
+            "only CUDA_VISIBLE_DEVICES selects them"
+        )
+    for dev in devices:
+        if not os.path.exists(dev):
+            notes.append(f"GPU device {dev} is assigned but does not exist on this host")
+    control = [f"/dev/{name}" for name in GPU_CONTROL_DEVICES]
+    return [*control, *devices, "/dev/nvidia-caps"], notes

@@ -1,0 +1,14 @@
+"""The harness: one agent run, from an empty run directory to `run.json`.
+
+- ``runner``: what every runner does (the ``Runner`` steps), the shared types (Mount, Limits,
+  SandboxResult, AgentView, errors) and the runners by name;
+- ``bubblewrap``, ``host``: the runners ``bubblewrap`` and ``none``;
+- ``cgroups``, ``gpus``, ``pyenv``: per-run limits, GPU assignment and device files, the Python
+  environment inside a sandbox;
+- ``run``: the run directory, what the agent is told, the time limit, and the CLI command
+  ``run-agent``; ``records``: run.json; ``submission``: safe extraction of submission.csv.
+
+It may import mlepipe.registry (competitions) and mlepipe.agents.config (agent definitions),
+and mlepipe.hardware and mlepipe.cli for the command line; never grading or preparation code:
+editing the harness reruns nothing, and no grade depends on it.
+"""
