@@ -266,11 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     from mlepipe.grading.medals import LeaderboardError
+    from mlepipe.harness.gpus import GpuUnavailable
+    from mlepipe.harness.runner import SandboxUnavailable
     from mlepipe.preparers.errors import PreparationError
     from mlepipe.schemas import ConfigError
 
     expected: tuple[type[BaseException], ...] = (
         UserError, ConfigError, PreparationError, LeaderboardError, FileNotFoundError,
+        SandboxUnavailable, GpuUnavailable,
     )  # fmt: skip
     try:
         from mlepipe.sources import AcquisitionError

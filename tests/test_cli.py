@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[1]
 MLEPIPE = [sys.executable, "-m", "mlepipe"]
 BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE ended
 
@@ -117,3 +118,17 @@ def test_misspelled_name_gets_a_suggestion(name, suggestion):
         line
         == f"mlepipe: error: unknown competition or split '{name}'. Did you mean: {suggestion}?"
     )
+
+
+def test_a_missing_sandbox_is_one_line_not_a_traceback(tmp_path, practice_data):
+    # PATH without bubblewrap: the harness cannot sandbox and says so, exit code 2.
+    done = _mlepipe(
+        "run-agent", "--agent", "dummy", "--hardware", "cpu-small",
+        "--competition", "practice-wine", "--seed", "0", "--data-dir", str(practice_data),
+        "--run-dir", str(tmp_path / "run"), "--sandbox", "bubblewrap",
+        "--agents-file", str(REPO / "config/agents.yaml"),
+        "--hardware-file", str(REPO / "config/hardware.yaml"),
+        env={**os.environ, "PATH": str(Path(sys.executable).parent)},
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "bubblewrap" in _one_error_line(done)

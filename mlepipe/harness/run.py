@@ -284,19 +284,15 @@ def cmd_run_agent(args) -> int:
     agent = load_agents(Path(args.agents_file))[args.agent]
     competition = Registry().get(args.competition)
     hw = _hardware(Path(args.hardware_file), args.hardware)
-    from mlepipe.cli import UserError
     from mlepipe.harness.gpus import assigned_gpus
 
-    try:
-        with assigned_gpus(int(hw.get("gpus") or 0)) as gpu_ids:
-            run_agent(
-                agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
-                seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
-                sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb,
-                gpu_ids=gpu_ids,
-            )  # fmt: skip
-    except SandboxUnavailable as exc:
-        raise UserError(str(exc)) from None
+    # A missing sandbox or GPU is a setup error: the CLI prints it in one line (exit 2).
+    with assigned_gpus(int(hw.get("gpus") or 0)) as gpu_ids:
+        run_agent(
+            agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
+            seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
+            sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb, gpu_ids=gpu_ids,
+        )  # fmt: skip
     return 0
 
 
