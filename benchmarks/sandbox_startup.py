@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable, check_runner, get_runner
+from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable
+from mlepipe.harness.runners import check_runner, get_runner
 
 TARGET_SECONDS = 0.5
 

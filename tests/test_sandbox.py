@@ -23,9 +23,8 @@ from mlepipe.harness.runner import (
     Mount,
     SandboxError,
     SandboxUnavailable,
-    check_runner,
-    get_runner,
 )
+from mlepipe.harness.runners import check_runner, get_runner
 
 pytestmark = pytest.mark.sandbox
 

@@ -1,7 +1,7 @@
 """The harness: one agent run, from an empty run directory to `run.json`.
 
-- ``runner``: what every runner does (the ``Runner`` steps), the shared types (Mount, Limits,
-  SandboxResult, AgentView, errors) and the runners by name;
+- ``runner``: what every runner does (the ``Runner`` steps) and the shared types (Mount, Limits,
+  SandboxResult, AgentView, errors); ``runners``: the runners by name;
 - ``bubblewrap``, ``host``: the runners ``bubblewrap`` and ``none``;
 - ``cgroups``, ``gpus``, ``pyenv``: per-run limits, GPU assignment and device files, the Python
   environment inside a sandbox;

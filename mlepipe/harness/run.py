@@ -33,7 +33,8 @@ from typing import Any
 
 from mlepipe.agents.config import AGENT_MOUNT, Agent, load_agents
 from mlepipe.harness import records
-from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable, get_runner, runner_classes
+from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable
+from mlepipe.harness.runners import get_runner, runner_classes
 from mlepipe.harness.submission import DEFAULT_SUBMISSION_CAP_MB, extract_submission
 from mlepipe.registry import PACKAGE_DIR, Competition, Registry
 

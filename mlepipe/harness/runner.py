@@ -16,7 +16,7 @@ behaves the same under Slurm. Output streams go straight to files. Every run get
 (memory, CPU and process limits where the host allows; see ``cgroups``), which also lets the
 harness find every process of the run, including ones that left the session.
 
-A runner is one class (a ``Runner``) and one entry in ``runner_classes``; its name is what
+A runner is one class (a ``Runner``) and one entry in ``runners.runner_classes``; its name is what
 ``sandbox:`` takes in the configuration and what results record as ``runner``. ``get_runner``
 gives the runner of a name.
 """
@@ -466,26 +466,3 @@ def kill_quietly(pid: int, sig: int, group: bool = False) -> None:
 
 
 # --- the runners by name ----------------------------------------------------------------------
-
-
-def runner_classes() -> dict[str, type[Runner]]:
-    """Every runner, by the name ``sandbox:`` takes; a new runner is one more entry here."""
-    from mlepipe.harness.bubblewrap import BubblewrapRunner
-    from mlepipe.harness.host import HostRunner
-
-    return {cls.name: cls for cls in (BubblewrapRunner, HostRunner)}
-
-
-def get_runner(name: str) -> Runner:
-    """The runner called ``name``; SandboxUnavailable for an unknown name."""
-    classes = runner_classes()
-    if name not in classes:
-        raise SandboxUnavailable(
-            f"unknown sandbox runner {name!r}: use one of {', '.join(classes)}"
-        )
-    return classes[name]()
-
-
-def check_runner(name: str) -> None:
-    """Raise SandboxUnavailable, saying what to do, unless runner ``name`` can run here."""
-    get_runner(name).check()

@@ -3,7 +3,8 @@
 import sys
 from pathlib import Path
 
-from mlepipe.harness.runner import Limits, Mount, get_runner
+from mlepipe.harness.runner import Limits, Mount
+from mlepipe.harness.runners import get_runner
 
 scripts, out, marker = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 get_runner("bubblewrap").run(

@@ -1,0 +1,28 @@
+"""The runners by the name `sandbox:` takes. Adding a runner is one class (a `Runner` of its own
+module) and one entry here."""
+
+from __future__ import annotations
+
+from mlepipe.harness.bubblewrap import BubblewrapRunner
+from mlepipe.harness.host import HostRunner
+from mlepipe.harness.runner import Runner, SandboxUnavailable
+
+
+def runner_classes() -> dict[str, type[Runner]]:
+    """Every runner, by the name ``sandbox:`` takes; one entry per runner."""
+    return {cls.name: cls for cls in (BubblewrapRunner, HostRunner)}
+
+
+def get_runner(name: str) -> Runner:
+    """The runner called ``name``; SandboxUnavailable for an unknown name."""
+    classes = runner_classes()
+    if name not in classes:
+        raise SandboxUnavailable(
+            f"unknown sandbox runner {name!r}: use one of {', '.join(classes)}"
+        )
+    return classes[name]()
+
+
+def check_runner(name: str) -> None:
+    """Raise SandboxUnavailable, saying what to do, unless runner ``name`` can run here."""
+    get_runner(name).check()
