@@ -37,6 +37,11 @@ def _types(prop: dict[str, Any]) -> set[str]:
 
 def _coerce(value: Any, prop: dict[str, Any]) -> Any:
     types = _types(prop)
+    if isinstance(value, bool) and "boolean" in types:
+        return value
+    if isinstance(value, str) and "boolean" in types:
+        if value.strip().lower() in ("true", "false", "yes", "no"):
+            return value.strip().lower() in ("true", "yes")
     if "array" in types:
         if isinstance(value, str):
             text = value.strip()
@@ -61,25 +66,31 @@ def _coerce(value: Any, prop: dict[str, Any]) -> Any:
             return float(text)
         except ValueError:
             pass
-    if "boolean" in types and text.lower() in ("true", "false", "yes", "no"):
-        return text.lower() in ("true", "yes")
     return value
 
 
+def excluded_severities(setting: bool | list[str]) -> set[str]:
+    """`exclude_known_issues` as a set of severities: true means those that invalidate."""
+    if setting is True:
+        return {"invalidates"}
+    return set(setting or ())
+
+
 def experiment_competitions(
-    registry: Registry, names: list[str], exclude_known_issues: bool
+    registry: Registry, names: list[str], exclude_known_issues: bool | list[str]
 ) -> tuple[list[str], list[dict[str, str]]]:
-    """The experiment's competition ids, and those dropped for known issues (with the reason)."""
+    """The experiment's competition ids, and those dropped for known issues of the severities
+    the experiment excludes (with the issues that dropped them)."""
     ids = registry.resolve(names)
-    if not exclude_known_issues:
+    severities = excluded_severities(exclude_known_issues)
+    if not severities:
         return ids, []
     kept, excluded = [], []
     for cid in ids:
-        issues = registry.get(cid).known_issues
+        issues = [i for i in registry.get(cid).known_issues if i["severity"] in severities]
         if issues:
-            excluded.append(
-                {"competition_id": cid, "reason": "; ".join(i["summary"] for i in issues)}
-            )
+            reason = "; ".join(f"[{i['severity']}] {i['summary']}" for i in issues)
+            excluded.append({"competition_id": cid, "reason": reason})
         else:
             kept.append(cid)
     return kept, excluded

@@ -117,8 +117,12 @@ class Workflow:
 
 def jobs_planned(proc: subprocess.CompletedProcess) -> dict[str, int]:
     """Rule -> job count from a dry run's 'Job stats' table."""
+    return jobs_planned_text(proc.stdout + proc.stderr)
+
+
+def jobs_planned_text(output: str) -> dict[str, int]:
     counts: dict[str, int] = {}
-    lines = (proc.stdout + proc.stderr).splitlines()
+    lines = output.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("Job stats:"):
             for row in lines[i + 3 :]:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mlepipe.grading.leaderboards import LeaderboardError, LeaderboardSource
-from mlepipe.pipeline import coerce_config, data_source_error
+from mlepipe.pipeline import coerce_config, data_source_error, experiment_competitions
 from mlepipe.schemas import load_schema
 
 SCHEMA = load_schema("experiment")
@@ -29,6 +29,11 @@ SCHEMA = load_schema("experiment")
         ),
         ({"submission_cap_mb": "512"}, {"submission_cap_mb": 512}),
         ({"exclude_known_issues": "true"}, {"exclude_known_issues": True}),
+        ({"exclude_known_issues": True}, {"exclude_known_issues": True}),
+        (
+            {"exclude_known_issues": ["invalidates", "caution"]},
+            {"exclude_known_issues": ["invalidates", "caution"]},
+        ),
         ({"mirror": "null"}, {"mirror": None}),
         ({"mirror": "/data/zips"}, {"mirror": "/data/zips"}),
         ({"leaderboards": "none"}, {"leaderboards": "none"}),
@@ -134,3 +139,26 @@ def test_data_check_names_both_ways_out(tmp_path, registry, monkeypatch):
     assert data_source_error(comps[2:], tmp_path / "data", None) is None
     monkeypatch.setenv("KAGGLE_API_TOKEN", "token")
     assert data_source_error(comps, tmp_path / "data", None) is None
+
+
+def test_exclusion_drops_only_the_severities_named(registry):
+    everything = registry.resolve(["all"])
+    kept, excluded = experiment_competitions(registry, ["all"], False)
+    assert kept == everything and excluded == []
+    # Every real competition records some issue, most of them informational: true drops only
+    # those whose issues invalidate a medal.
+    kept, excluded = experiment_competitions(registry, ["all"], True)
+    dropped = {e["competition_id"] for e in excluded}
+    assert dropped == {"multi-modal-gesture-recognition", "smartphone-decimeter-2022"}
+    assert all(e["reason"].startswith("[invalidates]") for e in excluded)
+    assert len(kept) == len(everything) - 2
+    kept, excluded = experiment_competitions(registry, ["all"], ["invalidates", "caution"])
+    dropped = {e["competition_id"] for e in excluded}
+    assert {"multi-modal-gesture-recognition", "hubmap-kidney-segmentation"} <= dropped
+    assert "spaceship-titanic" not in dropped and "practice-wine" not in dropped
+    assert set(kept) | dropped == set(everything)
+
+
+def test_severity_defaults_to_info(registry):
+    issues = registry.get("spaceship-titanic").known_issues
+    assert issues and all(i["severity"] == "info" for i in issues)

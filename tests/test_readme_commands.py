@@ -14,6 +14,7 @@ import yaml
 
 from mlepipe.registry import Registry
 from pipeline import REPO, Workflow
+from pipeline import jobs_planned_text as jobs_planned_from
 
 pytestmark = pytest.mark.slow
 
@@ -38,8 +39,8 @@ def test_the_readme_shows_override_commands():
     assert any("--profile slurm" in c for c in commands), commands
 
 
-@pytest.mark.parametrize("command", readme_commands())
-def test_readme_command_plans(command, tmp_path):
+def plan(command: str, tmp_path) -> str:
+    """Plans `command` (a README command line) in a fresh copy of the workflow; its output."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     config["data_dir"] = str(tmp_path / "data")
     wf = Workflow(tmp_path / "wf", config)
@@ -58,3 +59,17 @@ def test_readme_command_plans(command, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"{command}\n{out[-3000:]}"
     assert "This was a dry-run" in out or "Nothing to be done" in out, out[-2000:]
+    return out
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_readme_command_plans(command, tmp_path):
+    plan(command, tmp_path)
+
+
+def test_excluding_known_issues_plans_the_rest(tmp_path):
+    command = next(c for c in readme_commands() if "exclude_known_issues=true" in c)
+    jobs = jobs_planned_from(plan(command, tmp_path))
+    everything = Registry(REPO / "competitions").ids()
+    # Only the two competitions whose known issues invalidate a medal are left out.
+    assert jobs["prepare_competition"] == len(everything) - 2
