@@ -13,8 +13,7 @@ import pytest
 import yaml
 
 from mlepipe.registry import Registry
-from pipeline import REPO, Workflow
-from pipeline import jobs_planned_text as jobs_planned_from
+from pipeline import REPO, Workflow, jobs_planned_text
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +68,7 @@ def test_readme_command_plans(command, tmp_path):
 
 def test_excluding_known_issues_plans_the_rest(tmp_path):
     command = next(c for c in readme_commands() if "exclude_known_issues=true" in c)
-    jobs = jobs_planned_from(plan(command, tmp_path))
+    jobs = jobs_planned_text(plan(command, tmp_path))
     everything = Registry(REPO / "competitions").ids()
     # Only the two competitions whose known issues invalidate a medal are left out.
     assert jobs["prepare_competition"] == len(everything) - 2
