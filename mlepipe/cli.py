@@ -266,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     from mlepipe.grading.medals import LeaderboardError
+    from mlepipe.grading.scoring import AnswersChanged
     from mlepipe.harness.gpus import GpuUnavailable
     from mlepipe.harness.runner import SandboxUnavailable
     from mlepipe.preparers.errors import PreparationError
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
 
     expected: tuple[type[BaseException], ...] = (
         UserError, ConfigError, PreparationError, LeaderboardError, FileNotFoundError,
-        SandboxUnavailable, GpuUnavailable,
+        SandboxUnavailable, GpuUnavailable, AnswersChanged,
     )  # fmt: skip
     try:
         from mlepipe.sources import AcquisitionError

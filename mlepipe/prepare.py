@@ -8,10 +8,15 @@ Later uses verify that record, so silently altered data is caught.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import errno
+import fcntl
 import hashlib
 import logging
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +29,8 @@ log = logging.getLogger(__name__)
 
 # The files MLE-bench checksums: top-level files of public/ and private/ with these extensions.
 CHECKSUM_EXTENSIONS = ("csv", "json", "jsonl", "parquet", "bson")
+# Held by the preparation of a competition, in `<data-dir>/<id>/`.
+LOCK_NAME = "prepare.lock"
 
 
 def md5_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -116,8 +123,44 @@ def prepare(
     verify: bool = True,
     keep_raw: bool = True,
 ) -> Path:
-    """Prepares one competition (idempotent); returns its prepared/ folder."""
+    """Prepares one competition (idempotent); returns its prepared/ folder.
+
+    Preparations of one competition in one data dir (two experiments sharing it) take turns: each
+    holds a lock on `<id>/prepare.lock` throughout, and one that waited finds the competition
+    prepared (unless forced)."""
     data_dir = Path(data_dir)
+    root = competition.root(data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    with _preparation_lock(root):
+        return _prepare_locked(competition, data_dir, source, force, verify, keep_raw)
+
+
+@contextlib.contextmanager
+def _preparation_lock(root: Path) -> Iterator[None]:
+    with open(root / LOCK_NAME, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed, or the process dies
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _scratch(path: Path) -> Path:
+    """A temporary name beside `path` that no other process uses; earlier ones of a preparation
+    that died are removed (the lock is held, so no live preparation owns them)."""
+    for stale in path.parent.glob(path.name + ".partial*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    return path.with_name(f"{path.name}.partial.{os.getpid()}")
+
+
+def _prepare_locked(
+    competition: Competition,
+    data_dir: Path,
+    source,
+    force: bool,
+    verify: bool,
+    keep_raw: bool,
+) -> Path:
     root = competition.root(data_dir)
     prepared = competition.prepared_dir(data_dir)
     if is_prepared(competition, data_dir) and not force:
@@ -126,26 +169,39 @@ def prepare(
         log.info("%s: already prepared at %s", competition.id, prepared)
         return prepared
 
-    root.mkdir(parents=True, exist_ok=True)
     zip_md5 = _obtain_zip(competition, data_dir, source)
 
     raw = _extracted_raw(competition, data_dir, zip_md5)
 
     # Prepare into a scratch folder and rename, so an interrupted run leaves no half-prepared data.
-    scratch = root / "prepared.partial"
-    if scratch.exists():
-        shutil.rmtree(scratch)
-    (scratch / "public").mkdir(parents=True)
-    (scratch / "private").mkdir(parents=True)
-    log.info("%s: preparing public/private splits", competition.id)
-    run_preparer(competition, raw, scratch / "public", scratch / "private")
-    (scratch / "public" / "description.md").write_text(competition.description, encoding="utf-8")
+    scratch = _scratch(prepared)
+    try:
+        (scratch / "public").mkdir(parents=True)
+        (scratch / "private").mkdir(parents=True)
+        log.info("%s: preparing public/private splits", competition.id)
+        run_preparer(competition, raw, scratch / "public", scratch / "private")
+        (scratch / "public" / "description.md").write_text(
+            competition.description, encoding="utf-8"
+        )
+    except BaseException as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise PreparationError(
+                f"{competition.id}: no space left on the device of {root} while preparing; "
+                "free disk space and prepare again"
+            ) from None
+        raise
+    # The old record goes first: files without a record are never taken for verified ones.
+    record_path = competition.checksums_path(data_dir)
+    record_path.unlink(missing_ok=True)
     if prepared.exists():
         shutil.rmtree(prepared)
     scratch.rename(prepared)
 
     record = {"zip": zip_md5, **prepared_checksums(competition, data_dir)}
-    competition.checksums_path(data_dir).write_text(yaml.safe_dump(record, sort_keys=True))
+    partial_record = record_path.with_name(f"{record_path.name}.partial.{os.getpid()}")
+    partial_record.write_text(yaml.safe_dump(record, sort_keys=True))
+    partial_record.replace(record_path)
     if not keep_raw:
         shutil.rmtree(raw)
         raw.with_name("raw.extracted").unlink(missing_ok=True)
@@ -164,16 +220,19 @@ def _extracted_raw(competition: Competition, data_dir: Path, zip_md5: str | None
         log.info("%s: reusing raw/ extracted from the same zip (md5 %s)", competition.id, zip_md5)
         return raw
     marker.unlink(missing_ok=True)
-    partial = raw.with_name("raw.partial")
-    for stale in (partial, raw):
-        if stale.exists():
-            shutil.rmtree(stale)
+    partial = _scratch(raw)
+    if raw.exists():
+        shutil.rmtree(raw)
     # Imported here: io imports pandas, and importing this module (as the CLI does) stays light.
     from mlepipe.preparers.io import extract_zip
 
     log.info("%s: extracting %s", competition.id, competition.zip_path(data_dir).name)
     partial.mkdir(parents=True)
-    extract_zip(competition.zip_path(data_dir), partial)
+    try:
+        extract_zip(competition.zip_path(data_dir), partial)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # a part of the files, on a disk likely full
+        raise
     partial.rename(raw)
     if zip_md5:
         marker.write_text(zip_md5 + "\n")

@@ -12,7 +12,13 @@ from typing import Any
 from mlepipe.grading.checks import InvalidSubmission, read_csv_submission
 from mlepipe.grading.leaderboards import LeaderboardSource
 from mlepipe.grading.medals import NO_MEDALS, Thresholds, rank
-from mlepipe.grading.scoring import load_answers, lower_is_better, round_score, score_frames
+from mlepipe.grading.scoring import (
+    load_answers,
+    lower_is_better,
+    round_score,
+    score_frames,
+    verify_answers,
+)
 from mlepipe.registry import Competition
 
 # The fields of MLE-bench's CompetitionReport, in its order.
@@ -106,6 +112,7 @@ def grade_submission(
             f"answers for {competition.id} not found at {answers_path}; "
             f"run `mlepipe prepare {competition.id} --data-dir {data_dir}` first"
         )
+    verify_answers(competition, data_dir)
     exists = submission_path.is_file() and submission_path.suffix.lower() == ".csv"
     score, reason = None, None
     try:

@@ -10,6 +10,8 @@ its own `grade.py`.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -17,12 +19,53 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import Metric, MetricInputError, get_metric
 from mlepipe.registry import Competition
 
 SCORE_DECIMALS = 5  # MLE-bench rounds every score to 5 decimals
+
+
+class AnswersChanged(RuntimeError):
+    """The private answers differ from the MD5s recorded when they were prepared."""
+
+
+def verify_answers(competition: Competition, data_dir: Path) -> None:
+    """Checks the private files against the `private:` MD5s of `<id>/checksums.yaml`, so that
+    edited or damaged answers never give a score. A file's MD5 is computed once per process
+    for each size and mtime, so grading many runs hashes the answers once."""
+    record = competition.checksums_path(data_dir)
+    private = competition.private_dir(data_dir)
+    again = (
+        f"prepare it again with `mlepipe prepare {competition.id} --data-dir {data_dir} --force`"
+    )
+    try:
+        recorded = (yaml.safe_load(record.read_text()) or {}).get("private") or {}
+    except FileNotFoundError:
+        raise AnswersChanged(f"{competition.id}: no checksum record at {record}; {again}") from None
+    if not recorded:
+        raise AnswersChanged(f"{competition.id}: {record} records no private files; {again}")
+    for name, md5 in sorted(recorded.items()):
+        path = private / name
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            raise AnswersChanged(f"{competition.id}: {path} is missing; {again}") from None
+        if _md5_of(path.resolve(), st.st_size, st.st_mtime_ns) != md5:
+            raise AnswersChanged(
+                f"{competition.id}: {path} differs from the MD5 recorded in {record}; {again}"
+            )
+
+
+@functools.cache
+def _md5_of(path: Path, size: int, mtime_ns: int) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_answers(path: Path) -> pd.DataFrame | list[dict]:

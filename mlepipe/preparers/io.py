@@ -11,10 +11,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import stat
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -204,19 +207,60 @@ def copy_trees(src_dir: Path, dst_dir: Path, names: Iterable[str]) -> int:
 # Zip archives
 
 
+# Limits on what a zip may unpack to, so that a hostile or damaged archive cannot fill the disk
+# (a "zip bomb"). Real competition data compress at most about 10:1 (the mirrored downloads:
+# at most 6.6:1); a run of zeros compresses about 1000:1. The ratio is only checked for members
+# above MAX_UNCHECKED_MEMBER_BYTES, since small files of repeated text legitimately compress
+# far better. No MLE-bench download holds a single file above MAX_MEMBER_BYTES.
+MAX_COMPRESSION_RATIO = 100
+MAX_UNCHECKED_MEMBER_BYTES = 64 << 20
+MAX_MEMBER_BYTES = 200 << 30
+
+
+def _refused_member(info: zipfile.ZipInfo) -> str | None:
+    """Why a member must not be extracted, or None."""
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    if info.file_size > MAX_MEMBER_BYTES:
+        return f"unpacks to {info.file_size} bytes (more than {MAX_MEMBER_BYTES})"
+    ratio_limit = MAX_COMPRESSION_RATIO * max(info.compress_size, 1)
+    if info.file_size > MAX_UNCHECKED_MEMBER_BYTES and info.file_size > ratio_limit:
+        return (
+            f"unpacks {info.compress_size} bytes to {info.file_size} (more than "
+            f"{MAX_COMPRESSION_RATIO} times): it looks like a zip bomb"
+        )
+    return None
+
+
 def extract_zip(archive: Path, dest: Path) -> None:
-    """Extracts a zip into `dest`, refusing members that would land outside it."""
+    """Extracts a zip into `dest`, refusing members that would land outside it, symbolic links
+    and members that unpack to far more than they take (see MAX_COMPRESSION_RATIO). Every
+    failure, a full disk included, is a PreparationError; `dest` may then hold part of the
+    files, so callers extract to a temporary folder."""
     dest = Path(dest).resolve()
+    again = "delete it and download or stage it again"
     try:
         with zipfile.ZipFile(require(archive)) as zf:
             for member in zf.infolist():
                 target = (dest / member.filename).resolve()
                 if dest != target and dest not in target.parents:
                     raise PreparationError(f"{archive}: member {member.filename!r} escapes {dest}")
+                if why := _refused_member(member):
+                    raise PreparationError(f"{archive}: member {member.filename!r} {why}; {again}")
             zf.extractall(dest)
-    except zipfile.BadZipFile:
+    except PreparationError:
+        raise
+    except zipfile.BadZipFile as exc:
+        raise PreparationError(f"{archive} is not a valid zip ({exc}); {again}") from None
+    except OSError as exc:
         raise PreparationError(
-            f"{archive} is not a valid zip; delete it and download or stage it again"
+            f"extracting {archive} to {dest} failed: {exc.strerror or exc}"
+            + ("; free disk space and prepare again" if exc.errno == errno.ENOSPC else "")
+        ) from None
+    except (EOFError, zlib.error, ValueError, NotImplementedError, RuntimeError) as exc:
+        # damaged member data, an unsupported compression or an encrypted member
+        raise PreparationError(
+            f"{archive}: cannot extract ({type(exc).__name__}: {exc}); {again}"
         ) from None
 
 
