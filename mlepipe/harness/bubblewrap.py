@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlepipe.harness import cgroups
+from mlepipe.harness.agent_files import AgentFileRejected, read_agent_file
 from mlepipe.harness.gpus import gpu_device_paths
 from mlepipe.harness.pyenv import python_env_paths
 from mlepipe.harness.runner import (
@@ -178,11 +179,12 @@ def _pid_namespace_members(outer: int) -> set[int]:
 
 
 def _bwrap_complaint(stderr: Path) -> list[str]:
+    # The stderr file lies in the agent's logs folder: the agent may have replaced it.
     try:
-        with open(stderr, "rb") as f:
-            first = f.readline(500).decode(errors="replace").strip()
-    except OSError:
+        head = read_agent_file(stderr, 500, prefix_only=True)
+    except (FileNotFoundError, AgentFileRejected):
         return []
+    first = head.split(b"\n", 1)[0].decode(errors="replace").strip()
     return [f"bubblewrap reported: {first}"] if first.startswith("bwrap:") else []
 
 
