@@ -572,3 +572,39 @@ def test_agent_files_are_read_only_when_regular_and_within_the_cap(tmp_path):
     os.mkfifo(folder / "submission.csv")
     found, reason = extract_submission(folder, tmp_path / "submission.csv", 1000)
     assert found and "fifo" in reason and not (tmp_path / "submission.csv").exists()
+
+
+# --- practice answers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runner", ["none", pytest.param("bubblewrap", marks=needs_bwrap)])
+def test_practice_source_datasets_are_unreachable_in_the_sandbox(run_dir, runner):
+    result, out, err = _run(run_dir, _agent("practice_answers.py", runner=runner), runner=runner)
+    assert result.exit_code == 0, err
+    report = json.loads(out)
+    assert len(report) == 9
+    # Without the sandbox the same attempts succeed: they test something real.
+    for attempt, outcome in report.items():
+        assert outcome.startswith("ESCAPED" if runner == "none" else "blocked"), (attempt, outcome)
+
+
+@needs_bwrap
+@pytest.mark.parametrize("cid", ["practice-wine", "practice-digits"])
+def test_baseline_still_submits_in_the_sandbox(tmp_path, registry, practice_data, cid):
+    # It uses scikit-learn's models, not its bundled datasets, so the masking leaves it working.
+    from mlepipe.agents.config import Agent
+    from mlepipe.harness.run import run_agent
+
+    hw = {"cpus": 2, "memory_mb": 4096, "gpus": 0, "time_limit_seconds": 300}
+    record = run_agent(
+        agent=Agent("baseline", {"kind": "builtin"}, REPO / "config"),
+        competition=registry.get(cid), hardware_name="test", hw=hw, seed=0,
+        data_dir=practice_data, run_dir=tmp_path / "run", sandbox="bubblewrap",
+    )  # fmt: skip
+    assert record["status"] == "ok", (tmp_path / "run" / "logs" / "agent.stderr").read_text()
+    done = subprocess.run(
+        [sys.executable, "-m", "mlepipe", "validate", str(tmp_path / "run" / "submission.csv"),
+         cid, "--data-dir", str(practice_data)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -225,6 +225,8 @@ def bwrap_command(
     notes.extend(env_notes)
     for path in env_paths:
         cmd += ["--ro-bind", str(path), str(path)]
+    for folder in practice_source_folders([Path("/usr"), *env_paths]):
+        cmd += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
     cmd += _gpu_bind_args(command.limits.gpus, notes)
     for m in command.mounts:
         cmd += ["--bind" if m.writable else "--ro-bind", os.path.abspath(m.source), m.target]
@@ -234,6 +236,25 @@ def bwrap_command(
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", command.workdir, "--", *command.argv]
     return cmd
+
+
+# Where the practice competitions' raw data come from (mlepipe.practice builds them from the
+# datasets bundled with scikit-learn): inside the sandbox these folders are empty, or
+# `sklearn.datasets.load_wine()` would hand an agent the practice answers.
+_PRACTICE_SOURCES = ("sklearn/datasets/data",)
+_SITE_PACKAGES = ("lib*/python3*/*-packages", "local/lib*/python3*/*-packages")
+
+
+def practice_source_folders(roots: list[Path]) -> list[Path]:
+    """The folders holding practice source data in the Python environments under ``roots``."""
+    found: set[Path] = set()
+    for root in roots:
+        for source in _PRACTICE_SOURCES:
+            candidates = [root / source] + [
+                p / source for pattern in _SITE_PACKAGES for p in root.glob(pattern)
+            ]
+            found.update(c for c in candidates if c.is_dir() and not c.is_symlink())
+    return sorted(found)
 
 
 def _root_links() -> list[str]:
