@@ -46,7 +46,7 @@ test: setup test-deps
 lint: setup
 	$(BIN)/ruff check mlepipe tests scripts benchmarks competitions
 	$(BIN)/ruff format --check mlepipe tests scripts benchmarks competitions
-	$(BIN)/snakemake --lint
+	.ci/snakemake-lint $(BIN)/snakemake
 
 clean:
 	rm -rf results .snakemake

@@ -132,3 +132,44 @@ def test_a_missing_sandbox_is_one_line_not_a_traceback(tmp_path, practice_data):
     )  # fmt: skip
     assert done.returncode == 2
     assert "bubblewrap" in _one_error_line(done)
+
+
+@pytest.fixture(scope="module")
+def spaceship_data(tmp_path_factory, registry) -> Path:
+    """spaceship-titanic prepared from the Kaggle mirror beside the checkout, else its fixture."""
+    data = tmp_path_factory.mktemp("spaceship")
+    mirror = Path("/work/shared/kaggle-mirror")
+    if (mirror / "spaceship-titanic.zip").is_file():
+        done = _mlepipe(
+            "prepare", "spaceship-titanic", "--mirror", str(mirror), "--data-dir", str(data)
+        )
+        assert done.returncode == 0, done.stderr
+    else:
+        from fixtures import FixtureSource, load
+        from mlepipe.prepare import prepare
+
+        comp = registry.get("spaceship-titanic")
+        prepare(comp, data, FixtureSource(load("spaceship-titanic")))
+    return data
+
+
+@pytest.mark.parametrize(
+    ("label", "valid"), [("yes", False), ("True", True), ("False", True), ("1", True)]
+)
+def test_validate_and_grade_agree_on_spaceship_labels(spaceship_data, tmp_path, label, valid):
+    import json
+
+    import pandas as pd
+
+    sample = pd.read_csv(spaceship_data / "spaceship-titanic/prepared/public/sample_submission.csv")
+    submission = tmp_path / "submission.csv"
+    sample.assign(Transported=label).to_csv(submission, index=False)
+    data = ["--data-dir", str(spaceship_data)]
+    validated = _mlepipe("validate", str(submission), "spaceship-titanic", *data)
+    graded = _mlepipe("grade-sample", str(submission), "spaceship-titanic", *data)
+    assert graded.returncode == 0, graded.stderr
+    assert validated.returncode == (0 if valid else 1), validated.stdout
+    report = json.loads(graded.stdout)
+    assert report["valid_submission"] is valid, report
+    if not valid:
+        assert "'yes'" in validated.stdout and "'yes'" in report["invalid_reason"]

@@ -171,3 +171,47 @@ def test_malformed_submissions_are_rejected_with_a_reason(prepared, tmp_path):
         with pytest.raises(InvalidSubmission) as err:
             _score(comp, frame, data, tmp_path)
         assert str(err.value).strip(), name
+
+
+# Predictions whose format only their metric parses (boxes, masks, orderings, token lists), and
+# competitions with their own grade.py: the validator does not yet share those checks.
+METRIC_PARSED = {"text"}
+METRIC_PARSED_LABELS = {"levenshtein_per_token", "map_boxes_voc"}
+
+
+def _verdicts(comp, frame: pd.DataFrame, data: Path, tmp_path: Path) -> tuple[str | None, ...]:
+    """(validator's reason, grader's reason) for one submission; None means valid."""
+    path = tmp_path / "submission.csv"
+    frame.to_csv(path, index=False)
+    sample = pd.read_csv(comp.sample_submission_path(data))
+    reasons: list[str | None] = []
+    for check in (
+        lambda sub: check_against_sample(sub, sample, comp),
+        lambda sub: score_frames(sub, load_answers(comp.answers_path(data)), comp),
+    ):
+        try:
+            check(read_csv_submission(path))
+            reasons.append(None)
+        except InvalidSubmission as exc:
+            reasons.append(str(exc))
+    return tuple(reasons)
+
+
+def test_validator_and_grader_agree_on_mutated_submissions(prepared, tmp_path):
+    # What `mlepipe validate` accepts, the grader accepts, and what it refuses, the grader refuses.
+    comp, _, data = prepared
+    spec = GradingSpec.of(comp)
+    if (
+        spec.prediction in METRIC_PARSED
+        or spec.metric in METRIC_PARSED_LABELS
+        or comp.grade_module is not None
+    ):
+        pytest.skip(f"{comp.id}: its cells are checked by its metric or its grade.py alone")
+    sample = read_csv_submission(comp.sample_submission_path(data))
+    target = spec.targets(sample)[0]
+    for name, value in {"a text cell": "zz-not-a-label", "an empty cell": np.nan}.items():
+        for rows in ("one", "all"):
+            frame = sample.astype({target: object})
+            frame.loc[frame.index[0] if rows == "one" else frame.index, target] = value
+            validator, grader = _verdicts(comp, frame, data, tmp_path)
+            assert (validator is None) == (grader is None), (name, rows, validator, grader)

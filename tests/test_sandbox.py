@@ -511,3 +511,100 @@ def test_v2_limit_files_are_written_on_an_emulated_v2_tree(tmp_path, monkeypatch
     assert run.memory_version == 2 and not run.oom_killed()
     (path / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
     assert run.oom_killed()
+
+
+# --- files the harness reads back from the agent's folders ------------------------------------
+
+
+@needs_bwrap
+def test_agent_that_swaps_its_stderr_for_a_fifo_cannot_hang_the_harness(tmp_path, practice_data):
+    # Exit status 1 makes the harness look for bubblewrap's complaint in logs/agent.stderr.
+    agents = tmp_path / "agents.yaml"
+    agents.write_text(
+        json.dumps(
+            {
+                "fifo": {
+                    "kind": "command",
+                    "command": "python /home/agent/fifo_stderr.py",
+                    "code_dir": str(AGENTS),
+                }
+            }
+        )  # fmt: skip
+    )
+    run_dir = tmp_path / "run"
+    cmd = [
+        sys.executable, "-m", "mlepipe", "run-agent", "--agent", "fifo", "--hardware", "cpu-small",
+        "--competition", "practice-wine", "--seed", "0", "--data-dir", str(practice_data),
+        "--run-dir", str(run_dir), "--sandbox", "bubblewrap", "--agents-file", str(agents),
+        "--hardware-file", str(REPO / "config/hardware.yaml"),
+    ]  # fmt: skip
+    started = time.monotonic()
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the harness blocked on the agent's fifo")
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 60
+    assert os.path.exists(run_dir / "logs" / "agent.stderr")
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "crashed" and record["exit_code"] == 1
+
+
+def test_agent_files_are_read_only_when_regular_and_within_the_cap(tmp_path):
+    from mlepipe.harness.agent_files import AgentFileRejected, read_agent_file
+    from mlepipe.harness.submission import extract_submission
+
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    os.mkfifo(folder / "fifo")
+    (folder / "big").write_bytes(b"x" * 100)
+    (folder / "secret").write_text("answers")
+    (folder / "link").symlink_to(folder / "secret")
+    (tmp_path / "elsewhere").symlink_to(folder, target_is_directory=True)
+    for name, why in [("fifo", "fifo"), ("link", "symbolic link"), ("big", "over the cap")]:
+        with pytest.raises(AgentFileRejected, match=why):
+            read_agent_file(folder / name, 10)
+    with pytest.raises(AgentFileRejected, match="folder"):
+        read_agent_file(tmp_path / "elsewhere" / "secret", 10)
+    with pytest.raises(FileNotFoundError):
+        read_agent_file(folder / "missing", 10)
+    assert read_agent_file(folder / "big", 10, prefix_only=True) == b"x" * 10
+    os.mkfifo(folder / "submission.csv")
+    found, reason = extract_submission(folder, tmp_path / "submission.csv", 1000)
+    assert found and "fifo" in reason and not (tmp_path / "submission.csv").exists()
+
+
+# --- practice answers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("runner", ["none", pytest.param("bubblewrap", marks=needs_bwrap)])
+def test_practice_source_datasets_are_unreachable_in_the_sandbox(run_dir, runner):
+    result, out, err = _run(run_dir, _agent("practice_answers.py", runner=runner), runner=runner)
+    assert result.exit_code == 0, err
+    report = json.loads(out)
+    assert len(report) == 9
+    # Without the sandbox the same attempts succeed: they test something real.
+    for attempt, outcome in report.items():
+        assert outcome.startswith("ESCAPED" if runner == "none" else "blocked"), (attempt, outcome)
+
+
+@needs_bwrap
+@pytest.mark.parametrize("cid", ["practice-wine", "practice-digits"])
+def test_baseline_still_submits_in_the_sandbox(tmp_path, registry, practice_data, cid):
+    # It uses scikit-learn's models, not its bundled datasets, so the masking leaves it working.
+    from mlepipe.agents.config import Agent
+    from mlepipe.harness.run import run_agent
+
+    hw = {"cpus": 2, "memory_mb": 4096, "gpus": 0, "time_limit_seconds": 300}
+    record = run_agent(
+        agent=Agent("baseline", {"kind": "builtin"}, REPO / "config"),
+        competition=registry.get(cid), hardware_name="test", hw=hw, seed=0,
+        data_dir=practice_data, run_dir=tmp_path / "run", sandbox="bubblewrap",
+    )  # fmt: skip
+    assert record["status"] == "ok", (tmp_path / "run" / "logs" / "agent.stderr").read_text()
+    done = subprocess.run(
+        [sys.executable, "-m", "mlepipe", "validate", str(tmp_path / "run" / "submission.csv"),
+         cid, "--data-dir", str(practice_data)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr

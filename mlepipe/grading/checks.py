@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_float_dtype, is_integer_dtype
+from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype
 
 from mlepipe.registry import Competition
 
@@ -182,11 +182,13 @@ def align(
         sub = sub.reset_index(drop=True)
         tmpl = tmpl.reset_index(drop=True)
 
-    sub = _check_cells(sub, targets, spec)
+    sub = _check_cells(sub, targets, spec, tmpl)
     return sub, tmpl
 
 
-def _check_cells(sub: pd.DataFrame, targets: list[str], spec: GradingSpec) -> pd.DataFrame:
+def _check_cells(
+    sub: pd.DataFrame, targets: list[str], spec: GradingSpec, template: pd.DataFrame
+) -> pd.DataFrame:
     if spec.prediction in ("number", "probability"):
         converted = {}
         for col in targets:
@@ -227,7 +229,39 @@ def _check_cells(sub: pd.DataFrame, targets: list[str], spec: GradingSpec) -> pd
                 raise InvalidSubmission(
                     f"column '{col}' has {int(sub[col].isna().sum())} empty cell(s)"
                 )
+            if col in template.columns:
+                _check_label_kind(col, sub[col], template[col])
     return sub
+
+
+def _check_label_kind(col: str, values: pd.Series, template: pd.Series) -> None:
+    """Labels of the template's kind: where it holds booleans or class numbers, so must the
+    submission (True/False or 1/0 for a boolean), as the classification metrics require of
+    predictions against answers. The sample submission and the answers hold the same kind, so
+    the validator and the grader decide alike. Text labels are compared as text: any is valid."""
+    if is_bool_dtype(template):
+        kind = "booleans (True/False or 1/0)"
+    elif is_integer_dtype(template) or (is_float_dtype(template) and _integral(template)):
+        kind = "class numbers"
+    else:
+        return
+    if not (is_bool_dtype(values) or is_integer_dtype(values) or is_float_dtype(values)):
+        text = values[pd.to_numeric(values, errors="coerce").isna()]
+        raise InvalidSubmission(
+            f"column '{col}' must hold {kind} like the sample submission; "
+            f"found text such as {_examples(text.unique())}"
+        )
+    if is_float_dtype(values) and not _integral(values):
+        fractional = values[values.to_numpy(dtype=float) % 1 != 0]
+        raise InvalidSubmission(
+            f"column '{col}' must hold {kind} like the sample submission; "
+            f"found fractional value(s) {_examples(fractional.unique())}"
+        )
+
+
+def _integral(values: pd.Series) -> bool:
+    arr = values.to_numpy(dtype=float)
+    return bool(np.isfinite(arr).all() and (arr % 1 == 0).all())
 
 
 def check_against_sample(

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from mlepipe.harness import cgroups
+from mlepipe.harness.agent_files import AgentFileRejected, read_agent_file
 from mlepipe.harness.gpus import gpu_device_paths
 from mlepipe.harness.pyenv import python_env_paths
 from mlepipe.harness.runner import (
@@ -178,11 +179,12 @@ def _pid_namespace_members(outer: int) -> set[int]:
 
 
 def _bwrap_complaint(stderr: Path) -> list[str]:
+    # The stderr file lies in the agent's logs folder: the agent may have replaced it.
     try:
-        with open(stderr, "rb") as f:
-            first = f.readline(500).decode(errors="replace").strip()
-    except OSError:
+        head = read_agent_file(stderr, 500, prefix_only=True)
+    except (FileNotFoundError, AgentFileRejected):
         return []
+    first = head.split(b"\n", 1)[0].decode(errors="replace").strip()
     return [f"bubblewrap reported: {first}"] if first.startswith("bwrap:") else []
 
 
@@ -223,6 +225,8 @@ def bwrap_command(
     notes.extend(env_notes)
     for path in env_paths:
         cmd += ["--ro-bind", str(path), str(path)]
+    for folder in practice_source_folders([Path("/usr"), *env_paths]):
+        cmd += ["--tmpfs", str(folder), "--remount-ro", str(folder)]
     cmd += _gpu_bind_args(command.limits.gpus, notes)
     for m in command.mounts:
         cmd += ["--bind" if m.writable else "--ro-bind", os.path.abspath(m.source), m.target]
@@ -232,6 +236,25 @@ def bwrap_command(
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", command.workdir, "--", *command.argv]
     return cmd
+
+
+# Where the practice competitions' raw data come from (mlepipe.practice builds them from the
+# datasets bundled with scikit-learn): inside the sandbox these folders are empty, or
+# `sklearn.datasets.load_wine()` would hand an agent the practice answers.
+_PRACTICE_SOURCES = ("sklearn/datasets/data",)
+_SITE_PACKAGES = ("lib*/python3*/*-packages", "local/lib*/python3*/*-packages")
+
+
+def practice_source_folders(roots: list[Path]) -> list[Path]:
+    """The folders holding practice source data in the Python environments under ``roots``."""
+    found: set[Path] = set()
+    for root in roots:
+        for source in _PRACTICE_SOURCES:
+            candidates = [root / source] + [
+                p / source for pattern in _SITE_PACKAGES for p in root.glob(pattern)
+            ]
+            found.update(c for c in candidates if c.is_dir() and not c.is_symlink())
+    return sorted(found)
 
 
 def _root_links() -> list[str]:
