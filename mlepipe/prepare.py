@@ -12,7 +12,6 @@ import contextlib
 import difflib
 import errno
 import fcntl
-import hashlib
 import logging
 import os
 import shutil
@@ -22,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from mlepipe.hashing import md5_file
 from mlepipe.preparers.errors import ChecksumMismatch, PreparationError
 from mlepipe.registry import Competition
 
@@ -31,14 +31,6 @@ log = logging.getLogger(__name__)
 CHECKSUM_EXTENSIONS = ("csv", "json", "jsonl", "parquet", "bson")
 # Held by the preparation of a competition, in `<data-dir>/<id>/`.
 LOCK_NAME = "prepare.lock"
-
-
-def md5_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checksums_of(folder: Path) -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import functools
 import hashlib
 import io
 import logging
@@ -28,6 +27,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+
+from mlepipe.hashing import md5_file_cached
 
 log = logging.getLogger(__name__)
 
@@ -93,20 +94,6 @@ def _check_zip(path: Path, deep: bool) -> None:
 _READABLE = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
 
 
-def _md5_of(path: Path) -> str:
-    st = path.stat()
-    return _md5_cached(path.resolve(), st.st_size, st.st_mtime_ns)
-
-
-@functools.cache
-def _md5_cached(path: Path, size: int, mtime_ns: int) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _same_file(a: Path, b: Path) -> bool:
     """Same content, by size and then MD5 (`b` may be absent)."""
     try:
@@ -114,7 +101,7 @@ def _same_file(a: Path, b: Path) -> bool:
             return False
     except FileNotFoundError:
         return False
-    return _md5_of(a) == _md5_of(b)
+    return md5_file_cached(a) == md5_file_cached(b)
 
 
 def _final_path(dest_dir: Path, competition_id: str) -> Path:
@@ -152,7 +139,7 @@ def _reuse(final: Path, source: str) -> FetchedZip | None:
         raise AcquisitionError(
             f"{final} exists but is not a valid zip ({exc}); delete it and rerun to obtain it again"
         ) from exc
-    md5 = _md5_of(final)
+    md5 = md5_file_cached(final)
     _write_md5_file(final, md5)
     log.info("reusing %s (md5 %s)", final, md5)
     return FetchedZip(path=final, md5=md5, source=source)
@@ -509,7 +496,7 @@ class KaggleSource:
             return _place(
                 files[0],
                 final,
-                _md5_of(files[0]),
+                md5_file_cached(files[0]),
                 self.name,
                 origin=f"the zip downloaded from Kaggle for '{kaggle_slug}' (meant for {final})",
                 fix=f"nothing was kept in {dest_dir}; rerun to download it again",

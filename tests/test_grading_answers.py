@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
+from mlepipe import hashing
 from mlepipe.cli import main as cli
-from mlepipe.grading import scoring
 
 COMPETITION = "practice-wine"
 
@@ -66,13 +66,14 @@ def test_missing_record_or_answers_are_errors(data, registry, capsys):
 
 def test_answers_are_hashed_once_per_size_and_mtime(data, registry, capsys, monkeypatch):
     hashed = []
-    md5_of = scoring._md5_of.__wrapped__
+    md5_file = hashing.md5_file
 
-    def counting(*key):
-        hashed.append(key)
-        return md5_of(*key)
+    def counting(path):
+        hashed.append(path)
+        return md5_file(path)
 
-    monkeypatch.setattr(scoring, "_md5_of", scoring.functools.cache(counting))
+    hashing._md5_unchanged.cache_clear()
+    monkeypatch.setattr(hashing, "md5_file", counting)
     for _ in range(3):
         assert _grade_sample(data, registry) == 0
-    assert len(hashed) == len({key for key in hashed}) == 1
+    assert len(hashed) == len(set(hashed)) == 1

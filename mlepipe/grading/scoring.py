@@ -10,8 +10,6 @@ its own `grade.py`.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import math
 from pathlib import Path
@@ -22,6 +20,7 @@ import pandas as pd
 import yaml
 
 from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
+from mlepipe.hashing import md5_file_cached
 from mlepipe.metrics import Metric, MetricInputError, get_metric
 from mlepipe.registry import Competition
 
@@ -50,22 +49,13 @@ def verify_answers(competition: Competition, data_dir: Path) -> None:
     for name, md5 in sorted(recorded.items()):
         path = private / name
         try:
-            st = path.stat()
+            actual = md5_file_cached(path)
         except FileNotFoundError:
             raise AnswersChanged(f"{competition.id}: {path} is missing; {again}") from None
-        if _md5_of(path.resolve(), st.st_size, st.st_mtime_ns) != md5:
+        if actual != md5:
             raise AnswersChanged(
                 f"{competition.id}: {path} differs from the MD5 recorded in {record}; {again}"
             )
-
-
-@functools.cache
-def _md5_of(path: Path, size: int, mtime_ns: int) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_answers(path: Path) -> pd.DataFrame | list[dict]:
