@@ -56,8 +56,9 @@ def test_one_and_zero_count_as_true_and_false_as_in_mlebench(competition, answer
          "unknown id"),
         (lambda s: s.assign(PassengerId=s["PassengerId"].where(
             s.index != s.index[0], s["PassengerId"].iloc[1])), "duplicate"),
+        # Refused by the check that the validator shares, before any metric sees it.
         (lambda s: s.assign(Transported=s["Transported"].map({True: "yes", False: "no"})),
-         "Mix of label input types"),
+         "must hold booleans"),
         (lambda s: s.assign(Transported=s["Transported"].where(s.index != s.index[0], None)),
          "empty"),
     ],
