@@ -367,6 +367,52 @@ def test_killing_the_harness_leaves_nothing_of_the_sandbox(run_dir):
         assert any(p.name.startswith(f"{harness.pid}-") for p in leftovers)
 
 
+def _describe(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"{pid} (gone)"
+    fields = {k: v.strip() for k, _, v in (line.partition(":") for line in status)}
+    return f"{pid} ppid={fields.get('PPid')}: {cmd}"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@needs_bwrap
+@pytest.mark.parametrize("delay_ms", [0, 2, 5, 10, 15, 20, 30, 40])
+def test_a_harness_killed_while_bubblewrap_starts_leaves_nothing_running(run_dir, delay_ms):
+    # bubblewrap arms its die-with-parent only once the sandbox is set up; a harness killed
+    # before that must not leave the agent running unsupervised (3 of 8 did, without the guard).
+    marker = f"mlepipe-test-{uuid.uuid4().hex}"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    harness = subprocess.Popen(
+        [sys.executable, str(AGENTS / "harness.py"), str(AGENTS), str(run_dir), marker], env=env
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _children(harness.pid):
+            time.sleep(0.0005)  # until the harness has started bubblewrap
+        assert _children(harness.pid), "the harness did not start bubblewrap"
+        time.sleep(delay_ms / 1000)
+        harness.send_signal(signal.SIGKILL)
+        harness.wait()
+        time.sleep(3)  # long enough for an unsupervised agent to start
+        left = _wait_until_gone(marker, seconds=2)
+        assert left == [], "still running:\n" + "\n".join(_describe(pid)[-200:] for pid in left)
+    finally:
+        harness.kill()
+        harness.wait()
+        for pid in _processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
+        cgroups.remove_stale_run_cgroups()
+
+
 # --- runner none ----------------------------------------------------------------------------------
 
 

@@ -98,13 +98,15 @@ class Command:
 
 @dataclass
 class Launch:
-    """What a runner starts: the command line, its environment and folder, and the descriptors
-    it inherits (closed by the harness once the run is over)."""
+    """What a runner starts: the command line, its environment and folder, the descriptors it
+    inherits, and those the harness itself holds while the run lasts (all closed by the harness
+    once the run is over)."""
 
     argv: list[str]
     env: dict[str, str]
     cwd: str
     pass_fds: list[int] = field(default_factory=list)
+    held_fds: list[int] = field(default_factory=list)
 
 
 def host_path(path: str, mounts: Sequence[Mount]) -> Path:
@@ -346,7 +348,7 @@ class Runner(ABC):
             wall = time.monotonic() - started
             oom = cg.oom_killed()
         finally:
-            for fd in launch.pass_fds if launch else ():
+            for fd in (*launch.pass_fds, *launch.held_fds) if launch else ():
                 os.close(fd)
             cg.remove()
         exit_code, sig = self.decode_status(proc.returncode)
