@@ -2,9 +2,10 @@
 
 Exit codes: 0 success; 1 a negative verdict (`validate` found the submission invalid);
 2 a usage or setup error (unknown competition, missing data, bad arguments, data that cannot be
-prepared), in one line; 141 (128 + SIGPIPE, what a shell reports for a tool that SIGPIPE ended)
-when the reader of the output went away, as in `mlepipe list | head -1`: the command stops at
-once and quietly, without writing anything more.
+prepared), in one line; 3 grading ran out of memory or time and will be retried with more;
+141 (128 + SIGPIPE, what a shell reports for a tool that SIGPIPE ended) when the reader of the
+output went away, as in `mlepipe list | head -1`: the command stops at once and quietly, without
+writing anything more.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+EXIT_RETRY = 3  # grading ran out of memory or time; a retry with more memory follows
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE
 
 
@@ -150,13 +152,32 @@ def cmd_grade(args) -> int:
 def cmd_grade_run(args) -> int:
     """Grades a finished run directory into a grade record (used by the pipeline)."""
     from mlepipe.grading.leaderboards import LeaderboardSource
-    from mlepipe.grading.report import grade_run, write_json
+    from mlepipe.grading.report import grade_run, score_submission, write_json
 
+    scorer = score_submission
+    if args.memory_mb:
+        from mlepipe.bounded_grading import SandboxedScorer
+
+        scorer = SandboxedScorer(
+            memory_mb=args.memory_mb, last_memory_mb=args.last_memory_mb,
+            seconds=args.time_limit_seconds, sandbox=args.sandbox, run_dir=Path(args.run_dir),
+        )  # fmt: skip
     grade = grade_run(
         Path(args.run_dir), _registry().get(args.competition), Path(args.data_dir),
-        LeaderboardSource.parse(args.leaderboards),
+        LeaderboardSource.parse(args.leaderboards), scorer,
     )  # fmt: skip
     write_json(grade, Path(args.output))
+    return EXIT_OK
+
+
+def cmd_score_submission(args) -> int:
+    """Scores one submission, without medals, into a JSON file (the bounded grader's child)."""
+    from mlepipe.bounded_grading import score_to_file
+
+    score_to_file(
+        Path(args.submission), _registry().get(args.competition), Path(args.data_dir),
+        Path(args.output),
+    )  # fmt: skip
     return EXIT_OK
 
 
@@ -231,7 +252,25 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_arg(sp)
     sp.add_argument("--leaderboards", default="none", help="as for grade-sample")
     sp.add_argument("--output", required=True)
+    sp.add_argument(
+        "--memory-mb", type=int, help="score in a bounded sandbox with this much memory"
+    )
+    sp.add_argument(
+        "--last-memory-mb", type=int,
+        help="the most memory a retry would get: below it, running out exits 3 (retry)",
+    )  # fmt: skip
+    sp.add_argument("--time-limit-seconds", type=float, default=1800.0)
+    sp.add_argument("--sandbox", default="bubblewrap", help="runner of the bounded sandbox")
     sp.set_defaults(func=cmd_grade_run)
+
+    sp = sub.add_parser(
+        "score-submission", help="score one submission (no medals) into a JSON file"
+    )
+    sp.add_argument("submission")
+    sp.add_argument("competition")
+    data_dir_arg(sp)
+    sp.add_argument("--output", required=True)
+    sp.set_defaults(func=cmd_score_submission)
 
     sp = sub.add_parser("thresholds", help="medal thresholds of a leaderboard CSV, as JSON")
     sp.add_argument("leaderboard")
@@ -256,6 +295,12 @@ def _reader_gone(stream) -> bool:
         return any(events & select.POLLERR for _, events in poller.poll(0))
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def _grading_retry() -> type[BaseException]:
+    from mlepipe.bounded_grading import GradingOutOfResources
+
+    return GradingOutOfResources
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args)
         sys.stdout.flush()  # a reader gone away shows here, not at interpreter exit
         return code
+    except _grading_retry() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_RETRY
     except BrokenPipeError:
         if not _reader_gone(sys.stdout):
             raise  # some other pipe broke: that is a real error

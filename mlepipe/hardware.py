@@ -47,10 +47,16 @@ class Hardware:
     time_limit_seconds: int
     gpus: int = 0
     gpu_model: str | None = None
+    disk_gb: float = 100.0
+    output_mb: int = 100
 
     @property
     def memory_mb(self) -> int:
         return round(self.memory_gb * 1000)
+
+    @property
+    def disk_mb(self) -> int:
+        return round(self.disk_gb * 1000)
 
     def as_run_limits(self) -> dict[str, Any]:
         """The limits the run harness enforces and tells the agent about."""
@@ -60,6 +66,8 @@ class Hardware:
             "gpus": self.gpus,
             "gpu_model": self.gpu_model,
             "time_limit_seconds": self.time_limit_seconds,
+            "disk_mb": self.disk_mb,
+            "output_mb": self.output_mb,
         }
 
 
@@ -99,6 +107,8 @@ def _hardware(name: str, spec: dict[str, Any], source: str) -> Hardware:
         time_limit_seconds=seconds,
         gpus=int(count),
         gpu_model=model,
+        disk_gb=float(spec["disk_gb"]),
+        output_mb=int(spec["output_mb"]),
     )
 
 

@@ -156,6 +156,14 @@ def grading_version(wildcards):
     return _grading_version(wildcards.competition)
 
 
+GRADING_RETRIES = 2
+
+
+def grading_memory_mb(attempt):
+    """The grading sandbox's memory on an attempt (1, 2, 3): doubled on each retry."""
+    return config["grading_memory_mb"] * 2 ** (attempt - 1)
+
+
 def run_resource(hardware, name):
     """One Snakemake resource of an agent run on a hardware config. The same names serve the
     local executor (gpu as a global resource) and the Slurm executor (runtime, mem_mb,

@@ -9,6 +9,14 @@ rule grade_run:
         grade=RESULTS / "grades" / "{agent}" / "{hardware}" / "{competition}" / "{seed}.json",
     log:
         RESULTS / "logs" / "grades" / "{agent}" / "{hardware}" / "{competition}" / "{seed}.log",
+    group:
+        "grading"
+    # Scoring runs in a bounded sandbox with the job's memory; out of it, the job fails and is
+    # retried with twice as much, and at the last size the submission counts as invalid.
+    retries: GRADING_RETRIES
+    resources:
+        runtime=15,
+        mem_mb=lambda wc, attempt: grading_memory_mb(attempt),
     params:
         mlepipe=MLEPIPE,
         # Rerun trigger: the grading block (defaults filled in), grade.py and the grading code.
@@ -16,15 +24,13 @@ rule grade_run:
         leaderboards=str(LEADERBOARDS),
         data_dir=DATA,
         run_dir=lambda wc, input: Path(input.run).parent,
-    group:
-        "grading"
-    resources:
-        runtime=15,
-        # Grows on each retry (profiles/slurm sets retries) for graders of very large answers.
-        mem_mb=lambda wc, attempt: 4000 * attempt,
+        sandbox=config["sandbox"],
+        last_memory_mb=grading_memory_mb(GRADING_RETRIES + 1),
     shell:
         "{params.mlepipe} grade-run --run-dir {params.run_dir} --competition {wildcards.competition} "
         "--data-dir {params.data_dir} --leaderboards {params.leaderboards:q} "
+        "--memory-mb {resources.mem_mb} --last-memory-mb {params.last_memory_mb} "
+        "--time-limit-seconds 840 --sandbox {params.sandbox} "
         "--output {output.grade} > {log} 2>&1"
 
 

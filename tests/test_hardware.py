@@ -67,8 +67,14 @@ def test_run_limits_carry_what_the_harness_enforces():
     hw = parse_hardware("mlebench-a10", A10)
     assert hw.as_run_limits() == {
         "cpus": 36, "memory_mb": 440000, "gpus": 1, "gpu_model": "a10",
-        "time_limit_seconds": 86400,
+        "time_limit_seconds": 86400, "disk_mb": 100000, "output_mb": 100,
     }  # fmt: skip
+
+
+def test_disk_quota_and_output_cap_may_be_set():
+    hw = parse_hardware("z", {"cpus": 1, "memory_gb": 1, "time_limit": 60, "disk_gb": 0.05,
+                              "output_mb": 1})  # fmt: skip
+    assert (hw.as_run_limits()["disk_mb"], hw.as_run_limits()["output_mb"]) == (50, 1)
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -157,3 +157,78 @@ def test_repreparing_reuses_the_extracted_zip(wf):
     assert {p.name: p.stat().st_mtime_ns for p in raw.iterdir()} == before
     public = wf.root / "data" / "spaceship-titanic" / "prepared" / "public" / "description.md"
     assert public.read_text().endswith("# edited\n")
+
+
+def test_a_run_over_its_disk_quota_or_output_cap_spares_the_others(tmp_path):
+    # One agent fills its code folder, one prints far past the output cap and then submits, one
+    # behaves: on a real competition with the official thresholds, all three are recorded and
+    # graded, and neither hostile run takes more than its quota.
+    adversarial = str(REPO / "tests" / "agents_adversarial")
+    agents = {
+        "dummy": {"kind": "builtin"},
+        "filler": {"kind": "command", "command": "python /home/agent/disk_filler.py",
+                   "code_dir": adversarial},
+        "loud": {"kind": "command", "command": "python /home/agent/loud.py 4",
+                 "code_dir": adversarial},
+    }  # fmt: skip
+    hardware = {"quota": {"cpus": 1, "memory_gb": 2, "time_limit": "2m", "disk_gb": 0.05,
+                          "output_mb": 1}}  # fmt: skip
+    config = {
+        "competitions": ["spaceship-titanic"], "agents": list(agents), "hardware": ["quota"],
+        "seeds": [0], "data_dir": str(tmp_path / "data"), "mirror": str(SHARED / "kaggle-mirror"),
+        "leaderboards": str(SHARED / "mlebench-reference" / "thresholds.csv"),
+    }  # fmt: skip
+    wf = Workflow(tmp_path / "wf", config, agents=agents, hardware=hardware)
+    wf.snakemake(timeout=900)
+    runs = {k[0]: r for k, r in wf.runs().items()}
+    grades = {k[0]: g for k, g in wf.grades().items()}
+
+    filler = runs["filler"]
+    assert filler["status"] == "disk-quota" and filler["disk_exceeded"]["quota_mb"] == 50
+    assert filler["wall_seconds"] < 60  # stopped for its quota, long before its time limit
+    code = wf.results / "runs/filler/quota/spaceship-titanic/0/code"
+    assert 50e6 < sum(p.stat().st_size for p in code.iterdir()) < 50e6 + 2**30
+    assert not grades["filler"]["valid_submission"]
+    assert "disk-quota" in grades["filler"]["invalid_reason"]
+
+    loud = runs["loud"]
+    assert loud["status"] == "ok" and loud["output_dropped_bytes"]["stdout"] > 3 * 2**20
+    logs = wf.results / "runs/loud/quota/spaceship-titanic/0/logs"
+    assert (logs / "agent.stdout").stat().st_size == (logs / "agent.stderr").stat().st_size
+    assert (logs / "agent.stdout").stat().st_size == 2**20
+
+    # The sample submission both well-behaved agents send is graded alike, against the real
+    # answers, with the official thresholds known.
+    for name in ("loud", "dummy"):
+        assert grades[name]["valid_submission"] and grades[name]["medals_known"], name
+    assert grades["loud"]["score"] == grades["dummy"]["score"]
+
+
+def test_a_submission_too_big_to_grade_is_invalid_after_the_retries(tmp_path):
+    # A wide CSV takes the grader about 5-11 times its size in memory. Grading runs in a bounded
+    # sandbox: each attempt with twice the memory of the one before, and after the last the
+    # submission is recorded as invalid, while the other run is graded as usual.
+    agents = {
+        "dummy": {"kind": "builtin"},
+        "bomb": {"kind": "command", "command": "python /home/agent/grader_bomb.py 300",
+                 "code_dir": str(REPO / "tests" / "agents_adversarial")},
+    }  # fmt: skip
+    config = {
+        "competitions": ["spaceship-titanic"], "agents": list(agents), "hardware": ["cpu-small"],
+        "seeds": [0], "data_dir": str(tmp_path / "data"), "mirror": str(SHARED / "kaggle-mirror"),
+        "leaderboards": str(SHARED / "mlebench-reference" / "thresholds.csv"),
+        "grading_memory_mb": 200,
+    }  # fmt: skip
+    wf = Workflow(tmp_path / "wf", config, agents=agents, hardware=HARDWARE)
+    proc = wf.snakemake(timeout=900)
+    grades = {k[0]: g for k, g in wf.grades().items()}
+    bomb = grades["bomb"]
+    assert bomb["submission_exists"] and not bomb["valid_submission"]
+    assert bomb["invalid_reason"] == (
+        "grading this submission took more than 800 MB of memory, the most grading may use"
+    )
+    # The two attempts before, with 200 and 400 MB, failed and were retried.
+    retried = proc.stderr.count("grading needed more than")
+    assert "200 MB" in proc.stderr and "400 MB" in proc.stderr and retried >= 2
+    dummy = grades["dummy"]
+    assert dummy["valid_submission"] and dummy["medals_known"] and dummy["score"] > 0

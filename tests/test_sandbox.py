@@ -367,6 +367,89 @@ def test_killing_the_harness_leaves_nothing_of_the_sandbox(run_dir):
         assert any(p.name.startswith(f"{harness.pid}-") for p in leftovers)
 
 
+def _describe(pid: int) -> str:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text().splitlines()
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return f"{pid} (gone)"
+    fields = {k: v.strip() for k, _, v in (line.partition(":") for line in status)}
+    return f"{pid} ppid={fields.get('PPid')}: {cmd}"
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+@needs_bwrap
+@pytest.mark.parametrize("delay_ms", [0, 2, 5, 10, 15, 20, 30, 40])
+def test_a_harness_killed_while_bubblewrap_starts_leaves_nothing_running(run_dir, delay_ms):
+    # bubblewrap arms its die-with-parent only once the sandbox is set up; a harness killed
+    # before that must not leave the agent running unsupervised (3 of 8 did, without the guard).
+    marker = f"mlepipe-test-{uuid.uuid4().hex}"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    harness = subprocess.Popen(
+        [sys.executable, str(AGENTS / "harness.py"), str(AGENTS), str(run_dir), marker], env=env
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _children(harness.pid):
+            time.sleep(0.0005)  # until the harness has started bubblewrap
+        assert _children(harness.pid), "the harness did not start bubblewrap"
+        time.sleep(delay_ms / 1000)
+        harness.send_signal(signal.SIGKILL)
+        harness.wait()
+        time.sleep(3)  # long enough for an unsupervised agent to start
+        left = _wait_until_gone(marker, seconds=2)
+        assert left == [], "still running:\n" + "\n".join(_describe(pid)[-200:] for pid in left)
+    finally:
+        harness.kill()
+        harness.wait()
+        for pid in _processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
+        cgroups.remove_stale_run_cgroups()
+
+
+@needs_bwrap
+@pytest.mark.parametrize("runner", ["bubblewrap", "none"])
+def test_a_run_over_its_disk_quota_is_stopped_and_says_so(run_dir, runner):
+    code = run_dir / "code"
+    result, out, _ = _run(
+        run_dir,
+        _agent("disk_filler.py", "200", runner=runner),
+        Limits(wall_seconds=60, disk_mb=40),
+        runner=runner,
+        extra_mounts=[Mount(code, "/home/code", writable=True)],
+        env={"CODE_DIR": "/home/code" if runner == "bubblewrap" else str(code)},
+    )
+    # The single 200 MB file is refused by the kernel at 40 MB; the many small ones by the scan.
+    assert "single file refused" in out and (code / "huge.bin").stat().st_size == 40 * 2**20
+    assert not result.timed_out and result.wall_seconds < 30
+    exceeded = result.disk_exceeded
+    assert exceeded and exceeded["quota_mb"] == 40 and exceeded["used_mb"] > 40
+    assert result.enforced["disk_mb"]
+    used = sum(p.stat().st_size for p in code.iterdir())
+    assert 40 * 2**20 < used < 40 * 2**20 + 2**30  # over, by at most what a second can write
+
+
+@needs_bwrap
+def test_output_past_the_cap_is_dropped_and_counted_without_stopping_the_run(run_dir):
+    (run_dir / "data" / "sample_submission.csv").write_text("id,label\n1,0\n")
+    result, out, err = _run(
+        run_dir,
+        _agent("loud.py", "12"),
+        Limits(wall_seconds=60, output_mb=2),
+        env={"DATA_DIR": "/home/data", "SUBMISSION_DIR": "/home/submission"},
+    )
+    assert result.exit_code == 0 and (run_dir / "submission" / "submission.csv").is_file()
+    assert len(out) == len(err) == 2 * 2**20  # the first 2 MB of each stream are kept
+    assert result.output_dropped == {"stdout": 10 * 2**20 + 10, "stderr": 10 * 2**20}
+    assert any("dropped" in note for note in result.notes)
+
+
 # --- runner none ----------------------------------------------------------------------------------
 
 

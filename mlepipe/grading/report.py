@@ -4,6 +4,7 @@ for one submission, one finished run, or a batch."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -98,14 +99,12 @@ def build_report(
     )
 
 
-def grade_submission(
-    submission_path: Path,
-    competition: Competition,
-    data_dir: Path,
-    leaderboards: LeaderboardSource,
-) -> CompetitionReport:
-    """Grades one submission file against the private answers; never raises for bad submissions."""
-    submission_path = Path(submission_path)
+def score_submission(
+    submission_path: Path, competition: Competition, data_dir: Path
+) -> tuple[float | None, str | None]:
+    """(score, None) for a valid submission, (None, reason) for an invalid one. The answers are
+    verified first; a missing or changed answer file raises, as it is not the submission's
+    fault."""
     answers_path = competition.answers_path(data_dir)
     if not answers_path.is_file():
         raise FileNotFoundError(
@@ -113,13 +112,29 @@ def grade_submission(
             f"run `mlepipe prepare {competition.id} --data-dir {data_dir}` first"
         )
     verify_answers(competition, data_dir)
-    exists = submission_path.is_file() and submission_path.suffix.lower() == ".csv"
-    score, reason = None, None
     try:
-        submission = read_csv_submission(submission_path)
-        score = round_score(score_frames(submission, load_answers(answers_path), competition))
+        submission = read_csv_submission(Path(submission_path))
+        return round_score(score_frames(submission, load_answers(answers_path), competition)), None
     except InvalidSubmission as exc:
-        reason = str(exc)
+        return None, str(exc)
+
+
+# How a submission is scored: in this process, or elsewhere (a bounded sandbox) by the caller's
+# choice; same arguments and result as score_submission.
+Scorer = Callable[[Path, Competition, Path], tuple[float | None, str | None]]
+
+
+def grade_submission(
+    submission_path: Path,
+    competition: Competition,
+    data_dir: Path,
+    leaderboards: LeaderboardSource,
+    scorer: Scorer = score_submission,
+) -> CompetitionReport:
+    """Grades one submission file against the private answers; never raises for bad submissions."""
+    submission_path = Path(submission_path)
+    exists = submission_path.is_file() and submission_path.suffix.lower() == ".csv"
+    score, reason = scorer(submission_path, competition, data_dir)
     return build_report(
         competition, submission_path, score, exists, reason, leaderboards.thresholds(competition)
     )
@@ -152,17 +167,21 @@ def write_json(data: Any, path: Path) -> None:
 
 
 def grade_run(
-    run_dir: Path, competition: Competition, data_dir: Path, leaderboards: LeaderboardSource
+    run_dir: Path,
+    competition: Competition,
+    data_dir: Path,
+    leaderboards: LeaderboardSource,
+    scorer: Scorer = score_submission,
 ) -> dict[str, Any]:
     """The grade record of a finished run: MLE-bench's report fields plus the run's identity and
     status. Reads only `run.json` and the extracted `submission.csv` of the run directory."""
     run = json.loads((Path(run_dir) / "run.json").read_text())
     submission = Path(run_dir) / "submission.csv"
     if run["submission"]["accepted"]:
-        report = grade_submission(submission, competition, data_dir, leaderboards)
+        report = grade_submission(submission, competition, data_dir, leaderboards, scorer)
     else:
         reason = run["submission"]["rejected_reason"]
-        if run["status"] in ("timeout", "oom", "crashed", "harness-error"):
+        if run["status"] not in ("ok", "no-submission"):  # the run ended early or badly
             reason = f"{reason} (run status: {run['status']})"
         report = build_report(
             competition, submission, None, False, reason, leaderboards.thresholds(competition)

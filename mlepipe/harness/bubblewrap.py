@@ -5,10 +5,10 @@ The process runs in fresh namespaces (user, mount, PID, network, IPC, UTS, cgrou
 private /tmp and home, and only the mounts it is given; no network. The caller's uid is mapped
 to uid 1000, so writable mounts owned by the caller are writable.
 
-If the harness is killed, bubblewrap's die-with-parent takes the sandbox down. bubblewrap arms
-it for the sandbox's PID 1 only once the sandbox is set up (some 30 ms after start); a harness
-killed within that window leaves the sandbox running, and the next run's clean-up of stale
-cgroups (``cgroups.remove_stale_run_cgroups``) kills it.
+If the harness is killed, the sandbox goes down with it. bubblewrap's die-with-parent alone
+would leave a window (it is armed only once the sandbox is set up, some 30 ms after start), so
+the agent is started by ``guard``, which holds a pipe from the harness and ends the sandbox as
+soon as the harness is gone, however early that happens.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from mlepipe.harness.runner import (
 SANDBOX_UID = 1000
 SANDBOX_USER = "sandbox"
 SANDBOX_HOME = "/home/sandbox"
+GUARD_SCRIPT = Path(__file__).with_name("guard.py")
+GUARD_MOUNT = "/run/mlepipe/guard.py"
 
 OPT_OUT_HINT = (
     "opt out of isolation with `sandbox: none` in the configuration (such runs are reported "
@@ -115,14 +117,17 @@ class BubblewrapRunner(Runner):
 
     def launch(self, command: Command, notes: list[str]) -> Launch:
         etc_fds = _data_pipes(sandbox_etc_files())
+        # The harness holds the write end until the run is over; its death closes it.
+        guard_read, guard_write = os.pipe()
+        fds = [*etc_fds.values(), guard_read]
         try:
-            cmd = bwrap_command(command, data_fds=etc_fds, notes=notes)
+            cmd = bwrap_command(command, data_fds=etc_fds, notes=notes, guard_fd=guard_read)
         except BaseException:
-            for fd in etc_fds.values():
+            for fd in (*fds, guard_write):
                 os.close(fd)
             raise
         # bubblewrap is given the environment and folder through its own arguments.
-        return Launch(cmd, env={}, cwd="/", pass_fds=list(etc_fds.values()))
+        return Launch(cmd, env={}, cwd="/", pass_fds=fds, held_fds=[guard_write])
 
     def spared_on_term(self, proc: subprocess.Popen) -> tuple[int, ...]:
         # The outer bubblewrap process is left alone: it would take the sandbox with it.
@@ -192,9 +197,14 @@ def _bwrap_complaint(stderr: Path) -> list[str]:
 
 
 def bwrap_command(
-    command: Command, *, data_fds: Mapping[str, int], notes: list[str] | None = None
+    command: Command,
+    *,
+    data_fds: Mapping[str, int],
+    notes: list[str] | None = None,
+    guard_fd: int | None = None,
 ) -> list[str]:
-    """The bwrap command line; ``data_fds`` maps /etc files to descriptors holding them."""
+    """The bwrap command line; ``data_fds`` maps /etc files to descriptors holding them, and
+    with ``guard_fd`` (the read end of the harness's pipe) the command is started by the guard."""
     notes = notes if notes is not None else []
     bwrap = shutil.which("bwrap") or "bwrap"
     cmd = [
@@ -230,12 +240,23 @@ def bwrap_command(
     cmd += _gpu_bind_args(command.limits.gpus, notes)
     for m in command.mounts:
         cmd += ["--bind" if m.writable else "--ro-bind", os.path.abspath(m.source), m.target]
+    argv = list(command.argv)
+    if guard_fd is not None:
+        cmd += ["--ro-bind", str(GUARD_SCRIPT), GUARD_MOUNT]
+        argv = [_python(command.python_env), "-I", GUARD_MOUNT, str(guard_fd), "--", *argv]
     # Last, so that only /tmp, the home folder and writable mounts take writes.
     cmd += ["--remount-ro", "/"]
     for key, value in command.env.items():
         cmd += ["--setenv", key, value]
-    cmd += ["--chdir", command.workdir, "--", *command.argv]
+    cmd += ["--chdir", command.workdir, "--", *argv]
     return cmd
+
+
+def _python(env: Path) -> str:
+    for name in ("python3", "python"):
+        if (env / "bin" / name).exists():
+            return str(env / "bin" / name)
+    return "/usr/bin/python3"
 
 
 # Where the practice competitions' raw data come from (mlepipe.practice builds them from the

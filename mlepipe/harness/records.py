@@ -3,7 +3,8 @@
 Fields, in the order written: agent, agent_version, competition_id, hardware, hardware_spec,
 seed, host, start, sandbox, env_passed_through (names only, never values), gpu_ids,
 wall_limit_seconds, wall_limit_source, slurm; then the sandbox's result (runner, exit_code,
-signal, timed_out, oom_killed, wall_seconds, limits_enforced, sandbox_notes, harness_error);
+signal, timed_out, oom_killed, wall_seconds, limits_enforced, sandbox_notes, harness_error,
+disk_exceeded, disk_peak_mb, output_dropped_bytes);
 then end, submission (found, accepted, rejected_reason) and status. The grader and the reports
 read these names.
 """
@@ -63,6 +64,8 @@ def result_fields(result: SandboxResult) -> dict[str, Any]:
         "timed_out": result.timed_out, "oom_killed": result.oom_killed,
         "wall_seconds": round(result.wall_seconds, 3), "limits_enforced": result.enforced,
         "sandbox_notes": result.notes, "harness_error": None,
+        "disk_exceeded": result.disk_exceeded, "disk_peak_mb": result.disk_peak_mb,
+        "output_dropped_bytes": result.output_dropped,
     }  # fmt: skip
 
 
@@ -72,6 +75,7 @@ def harness_error_fields(runner: str, exc: Exception) -> dict[str, Any]:
         "runner": runner, "exit_code": None, "signal": None, "timed_out": False,
         "oom_killed": False, "wall_seconds": 0.0, "limits_enforced": {}, "sandbox_notes": [],
         "harness_error": f"{type(exc).__name__}: {exc}",
+        "disk_exceeded": None, "disk_peak_mb": None, "output_dropped_bytes": {},
     }  # fmt: skip
 
 
@@ -83,6 +87,8 @@ def submission_fields(found: bool, rejected_reason: str | None) -> dict[str, Any
 def run_status(r: dict[str, Any]) -> str:
     if r.get("harness_error"):
         return "harness-error"
+    if r.get("disk_exceeded"):
+        return "disk-quota"
     if r["timed_out"]:
         return "timeout"
     if r["oom_killed"]:

@@ -176,6 +176,8 @@ def run_agent(
             cpus=hw.get("cpus"),
             pids=hw.get("pids", 4096),
             gpus=tuple(gpu_ids),
+            disk_mb=hw.get("disk_mb"),
+            output_mb=hw.get("output_mb"),
         )
         record = records.started_record(
             agent=agent.name, agent_version=agent.version(), competition_id=competition.id,

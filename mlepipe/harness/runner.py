@@ -7,12 +7,13 @@ A runner runs one agent process until it exits or its wall-clock limit passes, i
    agent is given (``agent_view``: sandbox paths, or the host paths behind them);
 3. say what it enforces itself (``isolation``: network, file system, GPUs);
 4. start the command in the run's cgroup (``launch`` builds the command line);
-5. enforce the time limit: SIGTERM, a grace period, SIGKILL (``stop``);
+5. enforce the time limit and the disk quota: SIGTERM, a grace period, SIGKILL (``stop``);
 6. collect the result: exit code or signal, timeout, OOM, enforced limits, notes;
 7. clean up: leftover processes (``kill_leftovers``) and the cgroup.
 
 The harness enforces the wall-clock limit itself and never depends on a TTY or systemd, so it
-behaves the same under Slurm. Output streams go straight to files. Every run gets its own cgroup
+behaves the same under Slurm. Output streams are captured into files, each up to a cap, and the
+writable mounts share a disk quota (``quota``). Every run gets its own cgroup
 (memory, CPU and process limits where the host allows; see ``cgroups``), which also lets the
 harness find every process of the run, including ones that left the session.
 
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-from mlepipe.harness import cgroups
+from mlepipe.harness import cgroups, quota
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Mount targets that would land on something the sandbox itself provides read-only.
@@ -61,6 +62,9 @@ class Limits:
     gpus: tuple[str, ...] = ()
     # Between SIGTERM and SIGKILL when the wall-clock limit is reached.
     grace_seconds: float = 5.0
+    # All writable mounts together, and each captured stream (see ``quota``).
+    disk_mb: int | None = None
+    output_mb: int | None = None
 
 
 @dataclass
@@ -73,6 +77,11 @@ class SandboxResult:
     wall_seconds: float
     enforced: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Set when the writable mounts went over their quota and the run was stopped for it.
+    disk_exceeded: dict | None = None
+    # Bytes of output dropped past the cap, per stream; peak disk use of the writable mounts.
+    output_dropped: dict = field(default_factory=dict)
+    disk_peak_mb: float | None = None
 
 
 class SandboxUnavailable(RuntimeError):
@@ -98,13 +107,15 @@ class Command:
 
 @dataclass
 class Launch:
-    """What a runner starts: the command line, its environment and folder, and the descriptors
-    it inherits (closed by the harness once the run is over)."""
+    """What a runner starts: the command line, its environment and folder, the descriptors it
+    inherits, and those the harness itself holds while the run lasts (all closed by the harness
+    once the run is over)."""
 
     argv: list[str]
     env: dict[str, str]
     cwd: str
     pass_fds: list[int] = field(default_factory=list)
+    held_fds: list[int] = field(default_factory=list)
 
 
 def host_path(path: str, mounts: Sequence[Mount]) -> Path:
@@ -326,6 +337,8 @@ class Runner(ABC):
             "gpus": None,
             "network": None,
             "filesystem": None,
+            "disk_mb": None,
+            "output_mb": None,
         }
         run_env = self.environment(env, limits, env_prefix)
         own_enforced, notes = self.isolation(limits, workdir)
@@ -337,20 +350,40 @@ class Runner(ABC):
         notes.extend(cg.notes)
         if not cg.dirs:
             notes.append("processes that leave the session cannot be tracked without a cgroup")
+        writable = [Path(m.source) for m in mounts if m.writable]
+        watch = quota.DiskWatch(writable, limits.disk_mb) if limits.disk_mb and writable else None
+        if watch:
+            enforced["disk_mb"] = "harness (scanned) and RLIMIT_FSIZE"
+            free = quota.free_mb(writable[0])
+            if free is not None and free < limits.disk_mb:
+                notes.append(
+                    f"the file system of {writable[0]} has {free:.0f} MB free, less than the "
+                    f"run's disk quota of {limits.disk_mb} MB"
+                )
+        if limits.output_mb:
+            enforced["output_mb"] = "harness (captured)"
         launch = None
         try:
             command = Command(argv, mounts, run_env, limits, workdir, env_prefix)
             launch = self.launch(command, notes)
             started = time.monotonic()
-            proc, timed_out = self._supervise(launch, stdout, stderr, cg, limits)
+            proc, timed_out, dropped = self._supervise(launch, stdout, stderr, cg, limits, watch)
             wall = time.monotonic() - started
             oom = cg.oom_killed()
         finally:
-            for fd in launch.pass_fds if launch else ():
+            for fd in (*launch.pass_fds, *launch.held_fds) if launch else ():
                 os.close(fd)
             cg.remove()
+        if watch and not watch.exceeded:
+            watch.check()  # what the run left behind counts too
         exit_code, sig = self.decode_status(proc.returncode)
         notes.extend(self.result_notes(exit_code, stderr))
+        if dropped:
+            notes.append(
+                "output over the cap of {} MB per stream was dropped: {}".format(
+                    limits.output_mb, ", ".join(f"{k} {v} bytes" for k, v in dropped.items())
+                )
+            )
         return SandboxResult(
             runner=self.name,
             exit_code=exit_code,
@@ -360,6 +393,9 @@ class Runner(ABC):
             wall_seconds=wall,
             enforced=enforced,
             notes=notes,
+            disk_exceeded=watch.exceeded if watch else None,
+            output_dropped=dropped,
+            disk_peak_mb=round(watch.peak / quota.MB, 1) if watch else None,
         )
 
     def _supervise(
@@ -369,8 +405,10 @@ class Runner(ABC):
         stderr: Path,
         cg: cgroups.RunCgroup,
         limits: Limits,
-    ) -> tuple[subprocess.Popen, bool]:
-        """Start ``launch`` in the run's cgroup and wait for it, within the time limit."""
+        watch: quota.DiskWatch | None,
+    ) -> tuple[subprocess.Popen, bool, dict[str, int]]:
+        """Start ``launch`` in the run's cgroup and wait for it, within the time limit and the
+        disk quota; returns the process, whether it timed out, and the output dropped."""
         procs_fds = cg.open_procs_files()
         set_pdeathsig = _pdeathsig_setter()
 
@@ -378,44 +416,74 @@ class Runner(ABC):
             # Runs in the child before exec: everything it starts is then in the run's cgroup.
             for fd in procs_fds:
                 os.write(fd, b"0")
+            quota.limit_file_size(limits.disk_mb)
             set_pdeathsig()
 
         stdout.parent.mkdir(parents=True, exist_ok=True)
         stderr.parent.mkdir(parents=True, exist_ok=True)
+        cap = limits.output_mb * quota.MB if limits.output_mb else None
+        captures = {"stdout": quota.OutputCapture(stdout, cap)}
+        same = os.path.abspath(stderr) == os.path.abspath(stdout)
+        captures["stderr"] = captures["stdout"] if same else quota.OutputCapture(stderr, cap)
         try:
-            with open(stdout, "wb") as out, _open_err(stderr, stdout, out) as err:
-                try:
-                    proc = subprocess.Popen(
-                        launch.argv,
-                        stdin=subprocess.DEVNULL,
-                        stdout=out,
-                        stderr=err,
-                        env=launch.env,
-                        cwd=launch.cwd,
-                        start_new_session=True,
-                        pass_fds=launch.pass_fds,
-                        preexec_fn=enter_cgroup,
-                    )
-                except subprocess.SubprocessError as exc:
-                    raise SandboxUnavailable(
-                        f"could not start the run in its cgroup: {exc}"
-                    ) from exc
-                except OSError as exc:
-                    raise SandboxError(f"cannot start {launch.argv[0]!r}: {exc.strerror}") from exc
+            try:
+                proc = subprocess.Popen(
+                    launch.argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=captures["stdout"].write_fd,
+                    stderr=captures["stderr"].write_fd,
+                    env=launch.env,
+                    cwd=launch.cwd,
+                    start_new_session=True,
+                    pass_fds=launch.pass_fds,
+                    preexec_fn=enter_cgroup,
+                )
+            except subprocess.SubprocessError as exc:
+                raise SandboxUnavailable(f"could not start the run in its cgroup: {exc}") from exc
+            except OSError as exc:
+                raise SandboxError(f"cannot start {launch.argv[0]!r}: {exc.strerror}") from exc
+            finally:
+                for fd in procs_fds:
+                    os.close(fd)
+                for capture in captures.values():
+                    capture.parent_done()
+            try:
+                timed_out = self._wait(proc, cg, limits, watch)
+            except BaseException:
+                self.stop(proc, cg, 0)
+                raise
+            self.kill_leftovers(proc, cg)
         finally:
-            for fd in procs_fds:
-                os.close(fd)
-        try:
-            proc.wait(timeout=limits.wall_seconds)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            self.stop(proc, cg, limits.grace_seconds)
-        except BaseException:
-            self.stop(proc, cg, 0)
-            raise
-        self.kill_leftovers(proc, cg)
-        return proc, timed_out
+            for capture in set(captures.values()):
+                capture.finish()
+        dropped = {name: c.dropped for name, c in captures.items() if c.dropped}
+        if same and dropped:
+            dropped = {"stdout+stderr": captures["stdout"].dropped}
+        return proc, timed_out, dropped
+
+    def _wait(
+        self,
+        proc: subprocess.Popen,
+        cg: cgroups.RunCgroup,
+        limits: Limits,
+        watch: quota.DiskWatch | None,
+    ) -> bool:
+        """Wait for the run to end; stop it at its time limit (returns True) or once its
+        writable mounts are over their quota."""
+        deadline = time.monotonic() + limits.wall_seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop(proc, cg, limits.grace_seconds)
+                return True
+            try:
+                proc.wait(timeout=min(left, watch.interval) if watch else left)
+                return False
+            except subprocess.TimeoutExpired:
+                pass
+            if watch and watch.check():
+                self.stop(proc, cg, limits.grace_seconds)
+                return False
 
 
 def _python_prefix(python_env: Path | None) -> Path:
@@ -427,24 +495,6 @@ def _python_prefix(python_env: Path | None) -> Path:
             "folder of a venv or conda environment"
         )
     return prefix
-
-
-class _open_err:
-    """The stderr file, or the stdout file object again when both paths are the same."""
-
-    def __init__(self, stderr: Path, stdout: Path, out: object) -> None:
-        self.same = os.path.abspath(stderr) == os.path.abspath(stdout)
-        self.path, self.out, self.f = stderr, out, None
-
-    def __enter__(self):
-        if self.same:
-            return self.out
-        self.f = open(self.path, "wb")
-        return self.f
-
-    def __exit__(self, *exc: object) -> None:
-        if self.f is not None:
-            self.f.close()
 
 
 def _pdeathsig_setter() -> Callable[[], None]:
