@@ -20,7 +20,7 @@ from mlepipe.grading.checks import (
 from mlepipe.grading.medals import rank, read_thresholds_table
 from mlepipe.grading.scoring import load_answers, lower_is_better, round_score, score_frames
 from mlepipe.metrics import get_metric
-from mlepipe.prepare import prepare
+from mlepipe.prepare import prepare, prepared_checksums
 
 IDS = fixture_ids()
 
@@ -83,6 +83,17 @@ def test_expected_files_exist(prepared):
     public = comp.public_dir(data)
     assert (public / "description.md").is_file()
     assert any(p.name != "description.md" for p in public.iterdir())
+
+
+def test_prepares_the_files_mlebench_checksums(prepared):
+    """Synthetic data have other bytes, but the same names: those MLE-bench publishes MD5s for
+    (competitions/<id>/reference_checksums.yaml), which preparing the real data checks."""
+    comp, _, data = prepared
+    if comp.reference_checksums is None:
+        pytest.skip("MLE-bench publishes no checksums for it")
+    checksums = prepared_checksums(comp, data)
+    names = {f"{side}/{name}" for side, files in checksums.items() for name in files}
+    assert names == set(comp.reference_checksums["prepared"])
 
 
 def test_public_test_files_hold_no_answer_column(prepared):
