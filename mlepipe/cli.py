@@ -62,6 +62,7 @@ def cmd_prepare(args) -> int:
         prepare(
             reg.get(cid), data_dir, source,
             force=args.force, verify=not args.skip_verify, keep_raw=not args.no_keep_raw,
+            verify_reference=not args.no_verify_reference,
         )  # fmt: skip
     return EXIT_OK
 
@@ -216,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mirror", help="directory of <id>.zip files to use instead of Kaggle")
     sp.add_argument("--force", action="store_true", help="prepare again even if prepared")
     sp.add_argument("--skip-verify", action="store_true", help="do not verify recorded checksums")
+    sp.add_argument(
+        "--no-verify-reference",
+        action="store_true",
+        help="accept prepared files that differ from MLE-bench's published MD5s (recorded in "
+        "<id>/checksums.yaml)",
+    )
     sp.add_argument("--no-keep-raw", action="store_true", help="delete raw/ after preparing")
     sp.set_defaults(func=cmd_prepare)
 

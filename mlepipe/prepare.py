@@ -1,9 +1,11 @@
 """Raw data -> `<data-dir>/<id>/prepared/{public,private}`, the layout MLE-bench uses.
 
 Steps: obtain `<id>.zip` (Kaggle, a mirror, or built locally for practice competitions), extract it
-to `raw/`, run the competition's preparer into a temporary folder and rename it into place, add
-`description.md` to public/, and record the MD5s of the prepared files in `<id>/checksums.yaml`.
-Later uses verify that record, so silently altered data is caught.
+to `raw/`, run the competition's preparer into a temporary folder, add `description.md` to
+public/, check the prepared files against the MD5s MLE-bench publishes
+(`competitions/<id>/reference_checksums.yaml`), rename the folder into place, and record the MD5s
+of the prepared files in `<id>/checksums.yaml`. Later uses verify that record, so silently
+altered data is caught.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import yaml
 
 from mlepipe.hashing import md5_file
-from mlepipe.preparers.errors import ChecksumMismatch, PreparationError
+from mlepipe.preparers.errors import ChecksumMismatch, PreparationError, ReferenceMismatch
 from mlepipe.registry import Competition
 
 log = logging.getLogger(__name__)
@@ -43,10 +45,76 @@ def checksums_of(folder: Path) -> dict[str, str]:
 
 
 def prepared_checksums(competition: Competition, data_dir: Path) -> dict[str, dict[str, str]]:
+    return _checksums_in(competition.prepared_dir(data_dir))
+
+
+def _checksums_in(prepared: Path) -> dict[str, dict[str, str]]:
     return {
-        "public": checksums_of(competition.public_dir(data_dir)),
-        "private": checksums_of(competition.private_dir(data_dir)),
+        "public": checksums_of(prepared / "public"),
+        "private": checksums_of(prepared / "private"),
     }
+
+
+def check_reference(
+    competition: Competition,
+    prepared: Path,
+    checksums: dict[str, dict[str, str]],
+    zip_md5: str | None,
+    verify: bool = True,
+) -> dict[str, Any]:
+    """Compares freshly prepared files (`prepared`, with their `checksums`) with the MD5s MLE-bench
+    publishes. A difference raises ReferenceMismatch; files that a known issue documents as
+    differing, and all files when `verify` is off, are left unchecked, logged and recorded.
+    Returns what `<id>/checksums.yaml` keeps about the check."""
+    reference = competition.reference_checksums
+    if reference is None:
+        return {"status": "not verified", "reason": "MLE-bench publishes no checksums for it"}
+    # Recorded, never enforced: Kaggle re-packs downloads, and a mirror may zip the same files
+    # anew, so the download's bytes legitimately differ from those MLE-bench prepared from.
+    outcome: dict[str, Any] = {"download_as_mlebench": zip_md5 == reference["download"]}
+    deviations = competition.checksum_deviations
+    if not verify or "all" in deviations:
+        reason = (
+            "verification was turned off (--no-verify-reference or verify_reference: false)"
+            if not verify
+            else f"a documented deviation: {deviations['all']}"
+        )
+        log.warning(
+            "%s: prepared files not checked against MLE-bench's: %s", competition.id, reason
+        )
+        return {"status": "not verified", "reason": reason, **outcome}
+    expected = reference["prepared"]
+    produced = {
+        f"{side}/{name}": md5 for side, files in checksums.items() for name, md5 in files.items()
+    }
+    differences = []
+    for path in sorted((set(expected) | set(produced)) - set(deviations)):
+        got, want = produced.get(path), expected.get(path)
+        if got is None and (prepared / path).is_file():
+            got = md5_file(prepared / path)  # in a subfolder, which our own record leaves out
+        if got != want:
+            differences.append(_difference(path, want, got))
+    if differences:
+        more = f" ({len(differences) - 1} more file(s) differ too)" if len(differences) > 1 else ""
+        raise ReferenceMismatch(
+            f"{competition.id}: {differences[0]}{more}, so the download is not the one MLE-bench "
+            "prepared from (edited or damaged?): obtain the original download again, or prepare "
+            "with --no-verify-reference (experiment: verify_reference: false) to use it as it is"
+        )
+    unchecked = {path: f"a documented deviation: {why}" for path, why in deviations.items()}
+    for path, why in unchecked.items():
+        log.warning("%s: %s not checked against MLE-bench's MD5: %s", competition.id, path, why)
+    if unchecked:
+        return {"status": "partly verified", "unchecked": unchecked, **outcome}
+    return {"status": "verified", **outcome}
+
+
+def _difference(path: str, want: str | None, got: str | None) -> str:
+    if want is None:
+        return f"prepared {path} (MD5 {got}) is not among MLE-bench's prepared files"
+    if got is None:
+        return f"prepared {path} is missing (MLE-bench's has MD5 {want})"
+    return f"prepared {path} has MD5 {got} where MLE-bench's has {want}"
 
 
 def _diff(expected: dict, actual: dict) -> str:
@@ -114,8 +182,13 @@ def prepare(
     force: bool = False,
     verify: bool = True,
     keep_raw: bool = True,
+    verify_reference: bool = True,
 ) -> Path:
     """Prepares one competition (idempotent); returns its prepared/ folder.
+
+    `verify_reference` checks a new preparation against MLE-bench's published MD5s: off only for
+    data that is not the original download by design (synthetic test data) or on the user's
+    explicit request, and recorded either way.
 
     Preparations of one competition in one data dir (two experiments sharing it) take turns: each
     holds a lock on `<id>/prepare.lock` throughout, and one that waited finds the competition
@@ -124,7 +197,9 @@ def prepare(
     root = competition.root(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     with _preparation_lock(root):
-        return _prepare_locked(competition, data_dir, source, force, verify, keep_raw)
+        return _prepare_locked(
+            competition, data_dir, source, force, verify, keep_raw, verify_reference
+        )
 
 
 @contextlib.contextmanager
@@ -152,6 +227,7 @@ def _prepare_locked(
     force: bool,
     verify: bool,
     keep_raw: bool,
+    verify_reference: bool,
 ) -> Path:
     root = competition.root(data_dir)
     prepared = competition.prepared_dir(data_dir)
@@ -175,6 +251,11 @@ def _prepare_locked(
         (scratch / "public" / "description.md").write_text(
             competition.description, encoding="utf-8"
         )
+        # Checked before the rename: files that fail it are never taken for prepared ones.
+        checksums = _checksums_in(scratch)
+        reference_check = check_reference(
+            competition, scratch, checksums, zip_md5, verify_reference
+        )
     except BaseException as exc:
         shutil.rmtree(scratch, ignore_errors=True)
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
@@ -190,7 +271,7 @@ def _prepare_locked(
         shutil.rmtree(prepared)
     scratch.rename(prepared)
 
-    record = {"zip": zip_md5, **prepared_checksums(competition, data_dir)}
+    record = {"zip": zip_md5, **checksums, "reference_check": reference_check}
     partial_record = record_path.with_name(f"{record_path.name}.partial.{os.getpid()}")
     partial_record.write_text(yaml.safe_dump(record, sort_keys=True))
     partial_record.replace(record_path)

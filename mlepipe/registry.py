@@ -26,6 +26,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SPLIT_ALIASES = {"lite": "low"}
 DERIVED_SPLITS = {"split75": ("low", "medium", "high")}
 SPLIT_NAMES = ("low", "lite", "medium", "high", "split75", "dev", "systemcard", "practice", "all")
+# MLE-bench's MD5s of the prepared files, beside competition.yaml (scripts/reference_checksums.py).
+REFERENCE_CHECKSUMS = "reference_checksums.yaml"
 
 
 class RegistryError(ConfigError):
@@ -111,6 +113,31 @@ class Competition:
     @property
     def metric_name(self) -> str:
         return self.grading["metric"]
+
+    @cached_property
+    def reference_checksums(self) -> dict[str, Any] | None:
+        """MLE-bench's published MD5s (`download`, and `prepared`: {path under prepared/: md5}),
+        or None where it publishes none (practice competitions)."""
+        path = self.folder / REFERENCE_CHECKSUMS
+        if not path.is_file():
+            return None
+        try:
+            reference = _read_yaml(path)
+        except yaml.YAMLError as exc:
+            raise RegistryError(f"{path} is not valid YAML: {exc}") from None
+        validate("reference_checksums", reference, str(path), RegistryError)
+        return reference
+
+    @property
+    def checksum_deviations(self) -> dict[str, str]:
+        """Prepared files (paths under prepared/, or `all`) whose bytes knowingly differ from
+        MLE-bench's, each with the summary of the known issue that documents it."""
+        out = {}
+        for issue in self.known_issues:
+            files = issue.get("checksums_differ") or []
+            for path in [files] if isinstance(files, str) else files:
+                out[path] = issue["summary"]
+        return out
 
     # --- files in the data dir (MLE-bench's layout) ------------------------------------------
     def root(self, data_dir: Path) -> Path:

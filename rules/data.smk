@@ -16,8 +16,10 @@ rule prepare_competition:
         preparation_version=preparation_version,
         mirror=f"--mirror {MIRROR}" if MIRROR else "",
         data_dir=DATA,
+        # A param, so that switching it prepares again: each record says whether it was checked.
+        verify_reference="" if config["verify_reference"] else "--no-verify-reference",
     # No retries here: the Kaggle client's transient failures are retried inside the job.
     localrule: True
     shell:
         "{params.mlepipe} -v prepare {wildcards.competition} --data-dir {params.data_dir} "
-        "{params.mirror} --force > {log} 2>&1"
+        "{params.mirror} {params.verify_reference} --force > {log} 2>&1"

@@ -9,6 +9,7 @@ import shutil
 
 import pandas as pd
 import pytest
+import yaml
 
 from mlepipe.grading.medals import thresholds_from_leaderboard
 from pipeline import REPO, Workflow, jobs_planned
@@ -135,6 +136,19 @@ def test_medals_from_the_leaderboards_directory_regrade_only(wf, tmp_path):
     check_grades(grades, thresholds)
     assert all(g["thresholds_source"].startswith("leaderboard:") for g in grades.values())
     check_summary(wf, grades)
+
+
+def test_every_preparation_was_verified_against_mlebench(wf):
+    for cid in COMPETITIONS:
+        record = yaml.safe_load((wf.root / "data" / cid / "checksums.yaml").read_text())
+        assert record["reference_check"]["status"] == "verified", cid
+
+
+def test_editing_the_reference_checksums_prepares_nothing_again(wf):
+    # They decide whether a preparation is accepted, not what it writes.
+    with wf.edited("competitions/spaceship-titanic/reference_checksums.yaml"):
+        jobs = jobs_planned(wf.snakemake("-n"))
+    assert jobs == {}
 
 
 def test_editing_a_grader_regrades_that_competition_only(wf):

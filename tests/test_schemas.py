@@ -13,7 +13,7 @@ from mlepipe.agents.config import Agent, load_agents
 from mlepipe.schemas import SCHEMAS_DIR, ConfigError, load_schema, validate
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMAS = ["experiment", "competition", "agents", "hardware"]
+SCHEMAS = ["experiment", "competition", "reference_checksums", "agents", "hardware"]
 
 
 @pytest.mark.parametrize("name", SCHEMAS)

@@ -2,6 +2,7 @@
 
     experiment.yaml   the experiment (config/config.yaml and `--config` overrides)
     competition.yaml  competitions/<id>/competition.yaml
+    reference_checksums.yaml  competitions/<id>/reference_checksums.yaml (MLE-bench's MD5s)
     agents.yaml       config/agents.yaml
     hardware.yaml     config/hardware.yaml
 

@@ -1,5 +1,6 @@
 """Every competition prepared from its original Kaggle download gives files byte-identical to
-MLE-bench's: the MD5s recorded in ../shared/mlebench-reference/checksums/<id>.yaml."""
+MLE-bench's: the MD5s recorded in ../shared/mlebench-reference/checksums/<id>.yaml, and those
+shipped in competitions/<id>/reference_checksums.yaml, which preparation checks."""
 
 from __future__ import annotations
 
@@ -25,3 +26,15 @@ def test_recorded_checksums_equal_mlebench_for_the_prepared_files(
     recorded = yaml.safe_load(registry.get(mirror_id).checksums_path(data).read_text())
     assert recorded["public"] == expected["public"]
     assert recorded["private"] == expected["private"]
+
+
+def test_preparation_verified_the_files_against_the_shipped_checksums(mirror_id, mirror, registry):
+    competition = registry.get(mirror_id)
+    record = yaml.safe_load(competition.checksums_path(mirror.data_dir(mirror_id)).read_text())
+    assert record["reference_check"]["status"] == "verified"
+    prepared = {
+        f"{side}/{name}": md5
+        for side in ("public", "private")
+        for name, md5 in record[side].items()
+    }
+    assert prepared == competition.reference_checksums["prepared"]
