@@ -162,7 +162,7 @@ def grade_run(
         report = grade_submission(submission, competition, data_dir, leaderboards)
     else:
         reason = run["submission"]["rejected_reason"]
-        if run["status"] in ("timeout", "oom", "crashed", "harness-error"):
+        if run["status"] in ("timeout", "oom", "crashed", "harness-error", "gateway-error"):
             reason = f"{reason} (run status: {run['status']})"
         report = build_report(
             competition, submission, None, False, reason, leaderboards.thresholds(competition)

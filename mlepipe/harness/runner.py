@@ -29,6 +29,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -304,12 +305,14 @@ class Runner(ABC):
         stdout: Path,
         stderr: Path,
         python_env: Path | None = None,
+        stop: threading.Event | None = None,
     ) -> SandboxResult:
         """Run ``argv`` until it exits or ``limits.wall_seconds`` pass.
 
         ``argv``, ``env`` and ``workdir`` are used as given: what ``agent_view`` made of the
         sandbox paths. ``python_env`` (default: the environment of the running interpreter) is
-        made available read-only so that its ``python`` and console scripts work inside.
+        made available read-only so that its ``python`` and console scripts work inside. Setting
+        ``stop`` ends the run early, as the time limit does (e.g. its model gateway failed).
         """
         self.check()
         if not argv:
@@ -342,7 +345,7 @@ class Runner(ABC):
             command = Command(argv, mounts, run_env, limits, workdir, env_prefix)
             launch = self.launch(command, notes)
             started = time.monotonic()
-            proc, timed_out = self._supervise(launch, stdout, stderr, cg, limits)
+            proc, ending = self._supervise(launch, stdout, stderr, cg, limits, stop)
             wall = time.monotonic() - started
             oom = cg.oom_killed()
         finally:
@@ -351,11 +354,13 @@ class Runner(ABC):
             cg.remove()
         exit_code, sig = self.decode_status(proc.returncode)
         notes.extend(self.result_notes(exit_code, stderr))
+        if ending == "stopped":
+            notes.append("stopped by the harness before its time limit")
         return SandboxResult(
             runner=self.name,
             exit_code=exit_code,
             signal=sig,
-            timed_out=timed_out,
+            timed_out=ending == "timeout",
             oom_killed=oom,
             wall_seconds=wall,
             enforced=enforced,
@@ -369,8 +374,10 @@ class Runner(ABC):
         stderr: Path,
         cg: cgroups.RunCgroup,
         limits: Limits,
-    ) -> tuple[subprocess.Popen, bool]:
-        """Start ``launch`` in the run's cgroup and wait for it, within the time limit."""
+        stop: threading.Event | None = None,
+    ) -> tuple[subprocess.Popen, str]:
+        """Start ``launch`` in the run's cgroup and wait for it, within the time limit; returns
+        the process and how it ended: "exited", "timeout" or "stopped" (``stop`` was set)."""
         procs_fds = cg.open_procs_files()
         set_pdeathsig = _pdeathsig_setter()
 
@@ -406,16 +413,30 @@ class Runner(ABC):
             for fd in procs_fds:
                 os.close(fd)
         try:
-            proc.wait(timeout=limits.wall_seconds)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            self.stop(proc, cg, limits.grace_seconds)
+            ending = _wait(proc, limits.wall_seconds, stop)
+            if ending != "exited":
+                self.stop(proc, cg, limits.grace_seconds)
         except BaseException:
             self.stop(proc, cg, 0)
             raise
         self.kill_leftovers(proc, cg)
-        return proc, timed_out
+        return proc, ending
+
+
+def _wait(proc: subprocess.Popen, seconds: float, stop: threading.Event | None) -> str:
+    """Waits for ``proc`` at most ``seconds``: "exited", "timeout", or "stopped" once ``stop``
+    is set (looked at every 0.2 s)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            proc.wait(timeout=max(0.0, left if stop is None else min(left, 0.2)))
+            return "exited"
+        except subprocess.TimeoutExpired:
+            if stop is not None and stop.is_set():
+                return "stopped"
+            if time.monotonic() >= deadline:
+                return "timeout"
 
 
 def _python_prefix(python_env: Path | None) -> Path:
