@@ -37,6 +37,16 @@ def load_prices(path: Path) -> dict[str, dict[str, float]]:
     return {str(model): {k: float(v) for k, v in p.items()} for model, p in data.items()}
 
 
+def gateway_prices(agent, prices_file: Path) -> str:
+    """The prices of the models an agent's gateway allows, as text ("" without a gateway): a
+    rerun trigger for that agent's runs, which record their cost."""
+    spec = agent.spec.get("gateway")
+    if not spec:
+        return ""
+    prices = load_prices(prices_file) if Path(prices_file).is_file() else {}
+    return json.dumps({m: prices.get(m) for m in spec["models"]}, sort_keys=True)
+
+
 def usage_figures(obj: Any) -> tuple[int | None, int | None]:
     """(prompt, completion) tokens in one response body or stream event; None where absent."""
     if not isinstance(obj, dict):
