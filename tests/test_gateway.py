@@ -326,6 +326,24 @@ def test_the_launcher_keeps_exit_codes_and_time_limits(probe):
     assert record["wall_seconds"] < 15
 
 
+def _cgroup_memory_limit_works() -> bool:
+    from mlepipe.harness import cgroups
+
+    run = cgroups.create_run_cgroup(64, None, None)
+    try:
+        return bool(run.enforced.get("memory_mb"))
+    finally:
+        run.remove()
+
+
+@needs_bwrap
+@pytest.mark.skipif(not _cgroup_memory_limit_works(), reason="no cgroup memory limit here")
+def test_the_launcher_keeps_oom_detection(probe):
+    hw = {"cpus": 2, "memory_mb": 200, "gpus": 0, "time_limit_seconds": 60}
+    record = probe.run(["python", "/home/agent/memory_hog.py", "1500"], code_dir=ADVERSARIAL, hw=hw)
+    assert record["oom_killed"] and record["status"] == "oom"
+
+
 @needs_bwrap
 def test_hostile_agents_still_fail_with_a_gateway_attached(probe, standin):
     # The network probe of the sandbox tests, aimed at the provider, with the gateway bound.

@@ -87,6 +87,8 @@ def _serve(listener: socket.socket, gateway: str) -> None:
 
 
 def _connection(client: socket.socket, gateway: str) -> None:
+    # Small writes (stream events) go out at once, not held back for the peer's delayed ACK.
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         upstream.connect(gateway)
