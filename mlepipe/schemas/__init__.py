@@ -4,6 +4,7 @@
     competition.yaml  competitions/<id>/competition.yaml
     agents.yaml       config/agents.yaml
     hardware.yaml     config/hardware.yaml
+    prices.yaml       config/prices.yaml (model prices for the model gateway)
 
 `validate` checks a file's content against its schema and fills in the schema's `default`
 values, so that defaults live in the schemas only. Errors name the file and the key.
