@@ -11,12 +11,15 @@ rule run_agent:
         mlepipe=MLEPIPE,
         # Rerun triggers: an agent's settings and code, and nothing of other agents.
         agent_version=agent_version,
+        # ... and the prices of the models its gateway allows (the run records its cost).
+        agent_prices=agent_prices,
         run_dir=lambda wc, output: Path(output.run).parent,
         data_dir=DATA,
         sandbox=config["sandbox"],
         cap=config["submission_cap_mb"],
         agents_file=config["agents_file"],
         hardware_file=config["hardware_file"],
+        prices_file=config["prices_file"],
     threads: lambda wc: run_threads(wc.hardware)
     resources:
         runtime=lambda wc: run_resource(wc.hardware, "runtime"),
@@ -30,5 +33,5 @@ rule run_agent:
         "--competition {wildcards.competition} --seed {wildcards.seed} "
         "--data-dir {params.data_dir} --run-dir {params.run_dir} --sandbox {params.sandbox} "
         "--submission-cap-mb {params.cap} --agents-file {params.agents_file} "
-        "--hardware-file {params.hardware_file} "
+        "--hardware-file {params.hardware_file} --prices-file {params.prices_file} "
         "> {log} 2>&1"

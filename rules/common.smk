@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 from mlepipe import schemas
 from mlepipe.agents.config import load_agents
+from mlepipe.gateway.metering import gateway_prices
 from mlepipe.hardware import load_hardware, slurm_resources
 from mlepipe.grading.leaderboards import LeaderboardError, LeaderboardSource
 from mlepipe.pipeline import (
@@ -146,6 +147,15 @@ def _grading_version(competition):
 
 def agent_version(wildcards):
     return _agent_version(wildcards.agent)
+
+
+@functools.cache
+def _agent_prices(name):
+    return gateway_prices(AGENTS_ALL[name], Path(config["prices_file"]))
+
+
+def agent_prices(wildcards):
+    return _agent_prices(wildcards.agent)
 
 
 def preparation_version(wildcards):

@@ -13,7 +13,7 @@ from mlepipe.agents.config import Agent, load_agents
 from mlepipe.schemas import SCHEMAS_DIR, ConfigError, load_schema, validate
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMAS = ["experiment", "competition", "reference_checksums", "agents", "hardware"]
+SCHEMAS = ["experiment", "competition", "reference_checksums", "agents", "hardware", "prices"]
 
 
 @pytest.mark.parametrize("name", SCHEMAS)
@@ -28,7 +28,7 @@ def test_the_schemas_folder_holds_exactly_these():
 @pytest.mark.parametrize(
     ("name", "path"),
     [("experiment", "config/config.yaml"), ("agents", "config/agents.yaml"),
-     ("hardware", "config/hardware.yaml")],
+     ("hardware", "config/hardware.yaml"), ("prices", "config/prices.yaml")],
 )  # fmt: skip
 def test_the_shipped_config_files_are_valid(name, path):
     validate(name, yaml.safe_load((REPO / path).read_text()), path)
@@ -87,3 +87,17 @@ def test_a_builtin_package_agent_is_versioned_by_what_python_m_runs():
     assert {str(p.relative_to(REPO / "mlepipe")) for p in dummy} == {
         "__init__.py", "agents/__init__.py", "agents/contract.py", "agents/dummy.py",
     }  # fmt: skip
+
+
+def test_gateway_settings_are_checked_with_defaults_filled():
+    gateway = {"upstream": "http://127.0.0.1:8000/v1", "models": ["m"]}
+    agent = {"kind": "command", "command": "true", "gateway": gateway}
+    validate("agents", {"llm": agent}, "agents")
+    assert gateway["budget"] == {} and gateway["log_bodies"] is True
+    wrong = {"upstream": "api.example.com", "models": [], "budget": {"dollars": 1}}
+    bad = {"kind": "command", "command": "true", "gateway": wrong}
+    with pytest.raises(ConfigError) as err:
+        validate("agents", {"llm": bad}, "agents.yaml")
+    message = str(err.value)
+    assert "llm.gateway.upstream" in message and "llm.gateway.models" in message
+    assert "llm.gateway.budget" in message

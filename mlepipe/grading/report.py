@@ -191,6 +191,18 @@ def grade_run(
         agent=run["agent"], agent_version=run["agent_version"], hardware=run["hardware"],
         seed=run["seed"], run_status=run["status"], runner=run.get("runner"),
         sandboxed=run.get("runner") == "bubblewrap", wall_seconds=run.get("wall_seconds"),
-        splits=list(competition.splits),
+        splits=list(competition.splits), **usage_fields(run.get("usage")),
     )  # fmt: skip
     return out
+
+
+def usage_fields(usage: dict[str, Any] | None) -> dict[str, Any]:
+    """The model gateway's figures of a run (run.json `usage`); None for a run without one."""
+    usage = usage or {}
+    return {
+        "model_requests": usage.get("requests"),
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "completion_tokens": usage.get("completion_tokens"),
+        "cost_usd": usage.get("cost_usd"),
+        "budget_exhausted": usage.get("budget_exhausted"),
+    }

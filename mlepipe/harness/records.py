@@ -4,9 +4,9 @@ Fields, in the order written: agent, agent_version, competition_id, hardware, ha
 seed, host, start, sandbox, env_passed_through (names only, never values), gpu_ids,
 wall_limit_seconds, wall_limit_source, slurm; then the sandbox's result (runner, exit_code,
 signal, timed_out, oom_killed, wall_seconds, limits_enforced, sandbox_notes, harness_error,
-disk_exceeded, disk_peak_mb, output_dropped_bytes);
-then end, submission (found, accepted, rejected_reason) and status. The grader and the reports
-read these names.
+disk_exceeded, disk_peak_mb, output_dropped_bytes); then usage (the model gateway's metering,
+null without a gateway: mlepipe.gateway), end, submission (found, accepted, rejected_reason) and
+status. The grader and the reports read these names.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ def run_status(r: dict[str, Any]) -> str:
         return "harness-error"
     if r.get("disk_exceeded"):
         return "disk-quota"
+    if (r.get("usage") or {}).get("gateway_error"):
+        return "gateway-error"
     if r["timed_out"]:
         return "timeout"
     if r["oom_killed"]:

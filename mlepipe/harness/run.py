@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mlepipe.agents.config import AGENT_MOUNT, Agent, load_agents
+from mlepipe.gateway.harness import model_gateway
 from mlepipe.harness import records
 from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable
 from mlepipe.harness.runners import get_runner, runner_classes
@@ -153,6 +154,7 @@ def run_agent(
     sandbox: str = "bubblewrap",
     submission_cap_mb: int = DEFAULT_SUBMISSION_CAP_MB,
     gpu_ids: tuple[str, ...] = (),
+    prices_file: Path | None = None,
 ) -> dict[str, Any]:
     """Runs one agent on one competition; returns (and writes) the run record."""
     runner = get_runner(sandbox)
@@ -162,10 +164,8 @@ def run_agent(
         # Every path the agent is given goes through this view: the sandbox's own paths, or
         # under `sandbox: none` the host paths behind them. /home and /opt/mlepipe are no mounts
         # (bubblewrap builds them from those below); without a sandbox these folders stand in.
-        view = runner.agent_view(
-            mounts,
-            folders=[Mount(run_dir / "home", HOME_DIR), Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)],
-        )
+        folders = [Mount(run_dir / "home", HOME_DIR), Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)]
+        view = runner.agent_view(mounts, folders=folders)
         _write_home(run_dir / "home", competition, hw, view.path)
         env, passed = _agent_env(agent, competition, hw, seed, view.path)
 
@@ -187,17 +187,25 @@ def run_agent(
         )  # fmt: skip
         key = f"{agent.name}/{hardware_name}/{competition.id}/{seed}"
         print(f"run {key}: starting", file=sys.stderr)
+        # The agent's one way out to its models, if it has one (README "Running an LLM agent").
+        gateway = model_gateway(
+            agent.spec.get("gateway"), prices_file, run_dir / "logs", on_host=runner.host_paths
+        )
         try:
-            result = runner.run(
-                view.argv(agent.argv()), mounts=mounts, env=env, limits=limits,
-                workdir=view.workdir(HOME_DIR), stdout=run_dir / "logs" / "agent.stdout",
-                stderr=run_dir / "logs" / "agent.stderr",
-            )  # fmt: skip
+            with gateway:
+                run_mounts = [*mounts, *gateway.mounts]
+                result = runner.run(
+                    runner.agent_view(run_mounts, folders).argv(gateway.command(agent.argv())),
+                    mounts=run_mounts, env={**env, **gateway.env}, limits=limits,
+                    workdir=view.workdir(HOME_DIR), stdout=run_dir / "logs" / "agent.stdout",
+                    stderr=run_dir / "logs" / "agent.stderr", stop=gateway.stop,
+                )  # fmt: skip
             record.update(records.result_fields(result))
         except SandboxUnavailable:
             raise
         except Exception as exc:  # a run that cannot start is recorded, not fatal for the rest
             record.update(records.harness_error_fields(sandbox, exc))
+        record["usage"] = gateway.usage
         record["end"] = records.now()
         found, reason = extract_submission(
             run_dir / "submission", run_dir / "submission.csv", submission_cap_mb * 1024 * 1024
@@ -295,6 +303,7 @@ def cmd_run_agent(args) -> int:
             agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
             seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
             sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb, gpu_ids=gpu_ids,
+            prices_file=Path(args.prices_file),
         )  # fmt: skip
     return 0
 
@@ -311,4 +320,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--run-dir", required=True)
     sp.add_argument("--sandbox", default="bubblewrap", choices=list(runner_classes()))
     sp.add_argument("--submission-cap-mb", type=int, default=DEFAULT_SUBMISSION_CAP_MB)
+    sp.add_argument("--prices-file", default="config/prices.yaml")
     sp.set_defaults(func=cmd_run_agent)

@@ -30,6 +30,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -315,12 +316,14 @@ class Runner(ABC):
         stdout: Path,
         stderr: Path,
         python_env: Path | None = None,
+        stop: threading.Event | None = None,
     ) -> SandboxResult:
         """Run ``argv`` until it exits or ``limits.wall_seconds`` pass.
 
         ``argv``, ``env`` and ``workdir`` are used as given: what ``agent_view`` made of the
         sandbox paths. ``python_env`` (default: the environment of the running interpreter) is
-        made available read-only so that its ``python`` and console scripts work inside.
+        made available read-only so that its ``python`` and console scripts work inside. Setting
+        ``stop`` ends the run early, as the time limit does (e.g. its model gateway failed).
         """
         self.check()
         if not argv:
@@ -367,7 +370,7 @@ class Runner(ABC):
             command = Command(argv, mounts, run_env, limits, workdir, env_prefix)
             launch = self.launch(command, notes)
             started = time.monotonic()
-            proc, timed_out, dropped = self._supervise(launch, stdout, stderr, cg, limits, watch)
+            proc, ending, dropped = self._supervise(launch, stdout, stderr, cg, limits, watch, stop)
             wall = time.monotonic() - started
             oom = cg.oom_killed()
         finally:
@@ -384,11 +387,13 @@ class Runner(ABC):
                     limits.output_mb, ", ".join(f"{k} {v} bytes" for k, v in dropped.items())
                 )
             )
+        if ending == "stopped":
+            notes.append("stopped by the harness before its time limit")
         return SandboxResult(
             runner=self.name,
             exit_code=exit_code,
             signal=sig,
-            timed_out=timed_out,
+            timed_out=ending == "timeout",
             oom_killed=oom,
             wall_seconds=wall,
             enforced=enforced,
@@ -406,9 +411,11 @@ class Runner(ABC):
         cg: cgroups.RunCgroup,
         limits: Limits,
         watch: quota.DiskWatch | None,
-    ) -> tuple[subprocess.Popen, bool, dict[str, int]]:
+        stop: threading.Event | None = None,
+    ) -> tuple[subprocess.Popen, str, dict[str, int]]:
         """Start ``launch`` in the run's cgroup and wait for it, within the time limit and the
-        disk quota; returns the process, whether it timed out, and the output dropped."""
+        disk quota; returns the process, how it ended ("exited", "timeout", "disk-quota", or
+        "stopped": ``stop`` was set), and the output dropped per stream."""
         procs_fds = cg.open_procs_files()
         set_pdeathsig = _pdeathsig_setter()
 
@@ -448,7 +455,7 @@ class Runner(ABC):
                 for capture in captures.values():
                     capture.parent_done()
             try:
-                timed_out = self._wait(proc, cg, limits, watch)
+                ending = self._wait(proc, cg, limits, watch, stop)
             except BaseException:
                 self.stop(proc, cg, 0)
                 raise
@@ -459,7 +466,7 @@ class Runner(ABC):
         dropped = {name: c.dropped for name, c in captures.items() if c.dropped}
         if same and dropped:
             dropped = {"stdout+stderr": captures["stdout"].dropped}
-        return proc, timed_out, dropped
+        return proc, ending, dropped
 
     def _wait(
         self,
@@ -467,23 +474,33 @@ class Runner(ABC):
         cg: cgroups.RunCgroup,
         limits: Limits,
         watch: quota.DiskWatch | None,
-    ) -> bool:
-        """Wait for the run to end; stop it at its time limit (returns True) or once its
-        writable mounts are over their quota."""
+        stop: threading.Event | None,
+    ) -> str:
+        """Wait for the run to end, looking at ``stop`` every 0.2 s and at the disk quota every
+        ``watch.interval``; stops the run at its time limit ("timeout"), over its quota
+        ("disk-quota") or once ``stop`` is set ("stopped"). "exited" when it ended by itself."""
         deadline = time.monotonic() + limits.wall_seconds
+        next_scan = time.monotonic() + watch.interval if watch else float("inf")
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                self.stop(proc, cg, limits.grace_seconds)
-                return True
+            now = time.monotonic()
+            wake = min(deadline, next_scan, now + 0.2 if stop is not None else float("inf"))
             try:
-                proc.wait(timeout=min(left, watch.interval) if watch else left)
-                return False
+                proc.wait(timeout=max(0.0, wake - now))
+                return "exited"
             except subprocess.TimeoutExpired:
                 pass
-            if watch and watch.check():
+            ending = None
+            if stop is not None and stop.is_set():
+                ending = "stopped"
+            elif time.monotonic() >= deadline:
+                ending = "timeout"
+            elif watch and time.monotonic() >= next_scan:
+                if watch.check():
+                    ending = "disk-quota"
+                next_scan = time.monotonic() + watch.interval
+            if ending:
                 self.stop(proc, cg, limits.grace_seconds)
-                return False
+                return ending
 
 
 def _python_prefix(python_env: Path | None) -> Path:

@@ -40,6 +40,7 @@ PER_COMPETITION_COLUMNS = [
     "gold_threshold", "silver_threshold", "bronze_threshold", "median_threshold", "medals_known",
     "medal", "any_medal", "above_median", "valid_submission", "submission_exists",
     "invalid_reason", "run_status", "sandboxed", "practice", "wall_seconds",
+    "model_requests", "prompt_tokens", "completion_tokens", "cost_usd", "budget_exhausted",
 ]  # fmt: skip
 MEDALS = ("gold", "silver", "bronze")
 
@@ -131,6 +132,7 @@ def summarize(grades: pd.DataFrame) -> pd.DataFrame:
         for col, name in RATE_COLUMNS.items():
             row[name], row[name + "_sem"] = _mean_sem(known if col in MEDAL_RATES else group, col)
         row["sandboxed_pct"] = float(group["sandboxed"].mean() * 100.0)
+        row.update(usage_totals(group))
         # k runs up to the fewest runs of any competition, so that every row of one experiment
         # has the same pass@k columns, also where no medal is known.
         n_min = int(group.groupby("competition_id").size().min())
@@ -140,6 +142,25 @@ def summarize(grades: pd.DataFrame) -> pd.DataFrame:
             row[f"pass@{k}_pct"] = float(np.mean(values) * 100.0) if values else np.nan
         out.append(row)
     return pd.DataFrame(out)
+
+
+def usage_totals(group: pd.DataFrame) -> dict[str, float]:
+    """Model tokens and cost of a group's runs (NaN without gateway runs). The cost is NaN where
+    a run that called a model has no cost (a model without a price): never a partial sum."""
+    out = dict.fromkeys(
+        ["model_requests", "prompt_tokens", "completion_tokens", "cost_usd", "cost_per_run_usd"],
+        np.nan,
+    )
+    if "model_requests" not in group or group["model_requests"].isna().all():
+        return out
+    for name in ("model_requests", "prompt_tokens", "completion_tokens"):
+        out[name] = float(pd.to_numeric(group[name]).fillna(0).sum())
+    called = pd.to_numeric(group["model_requests"]).fillna(0) > 0
+    costs = pd.to_numeric(group["cost_usd"])
+    if not costs[called].isna().any():
+        out["cost_usd"] = round(float(costs.fillna(0).sum()), 6)
+        out["cost_per_run_usd"] = round(out["cost_usd"] / len(group), 6)
+    return out
 
 
 def _rate_text(mean: float, sem: float) -> str:

@@ -22,11 +22,14 @@ NA = "n/a"
 SUMMARY_NOTE = (
     "Rates in percent, mean ± standard error over seeds. Medal rates and pass@k count only the "
     "competitions with known medal thresholds (column 'With known medals'); n/a where there is "
-    "none. Valid submissions count every competition."
+    "none. Valid submissions count every competition. Tokens and cost: all runs of the row "
+    "through the model gateway, as the provider reported them; cost n/a where a model has no "
+    "price."
 )
 PER_COMPETITION_NOTE = (
     "Every graded run. Scores as graded (rounded to 5 decimals), thresholds as the leaderboard "
-    "gives them. Medal n/a: no medal thresholds for that competition."
+    "gives them. Medal n/a: no medal thresholds for that competition. Tokens and cost n/a: the "
+    "agent has no model gateway (or, for the cost, its model no price)."
 )
 
 
@@ -57,6 +60,10 @@ def number(value) -> str:
     """A number with exactly the digits it was stored with (Python's shortest repr), so a score
     graded to 5 decimals reads as graded."""
     return NA if _missing(value) else repr(float(value))
+
+
+def usd(value) -> str:
+    return NA if _missing(value) else f"{float(value):.6f}"
 
 
 def rate(mean, sem=None) -> str:
@@ -99,6 +106,11 @@ def summary_columns(summary: pd.DataFrame) -> list[Column]:
         _rate_column("Above median (%)", "above_median_pct"),
         _rate_column("Valid submissions (%)", "valid_pct"),
         Column("Sandboxed runs (%)", lambda r: rate(r.get("sandboxed_pct")), numeric=True),
+        Column("Model requests", lambda r: count(r.get("model_requests")), numeric=True),
+        Column("Prompt tokens", lambda r: count(r.get("prompt_tokens")), numeric=True),
+        Column("Completion tokens", lambda r: count(r.get("completion_tokens")), numeric=True),
+        Column("Cost (USD)", lambda r: usd(r.get("cost_usd")), numeric=True),
+        Column("Cost per run (USD)", lambda r: usd(r.get("cost_per_run_usd")), numeric=True),
     ]
     for name in pass_columns(summary):
         k = name[5:-4]
@@ -127,6 +139,10 @@ def per_competition_columns() -> list[Column]:
         Column("Valid submission", lambda r: yes_no(r.get("valid_submission"))),
         Column("Run status", lambda r: text(r.get("run_status"))),
         Column("Sandboxed", lambda r: yes_no(r.get("sandboxed"))),
+        Column("Prompt tokens", lambda r: count(r.get("prompt_tokens")), numeric=True),
+        Column("Completion tokens", lambda r: count(r.get("completion_tokens")), numeric=True),
+        Column("Cost (USD)", lambda r: usd(r.get("cost_usd")), numeric=True),
+        Column("Budget exhausted", lambda r: yes_no(r.get("budget_exhausted"))),
         Column("Invalid reason", lambda r: optional_text(r.get("invalid_reason"))),
     ]
 

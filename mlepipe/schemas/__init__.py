@@ -5,6 +5,7 @@
     reference_checksums.yaml  competitions/<id>/reference_checksums.yaml (MLE-bench's MD5s)
     agents.yaml       config/agents.yaml
     hardware.yaml     config/hardware.yaml
+    prices.yaml       config/prices.yaml (model prices for the model gateway)
 
 `validate` checks a file's content against its schema and fills in the schema's `default`
 values, so that defaults live in the schemas only. Errors name the file and the key.
