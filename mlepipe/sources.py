@@ -137,7 +137,8 @@ def _reuse(final: Path, source: str) -> FetchedZip | None:
         _check_zip(final, deep=False)
     except _BadZip as exc:
         raise AcquisitionError(
-            f"{final} exists but is not a valid zip ({exc}); delete it and rerun to obtain it again"
+            f"{final} exists but is not a valid zip ({exc}); stage a good copy in the "
+            "mirror, or delete it to download it again"
         ) from exc
     md5 = md5_file_cached(final)
     _write_md5_file(final, md5)

@@ -66,9 +66,10 @@ REPORTS = RESULTS / "reports"
 MIRROR = Path(config["mirror"]).resolve() if config["mirror"] else None
 
 # Before any job starts: every competition can be obtained, and every medal has thresholds.
+_experiment = [REGISTRY.get(c) for c in COMPETITIONS]
 for _error in (
-    data_source_error([REGISTRY.get(c) for c in COMPETITIONS], DATA, MIRROR),
-    LEADERBOARDS.coverage_error([REGISTRY.get(c) for c in COMPETITIONS]),
+    data_source_error(_experiment, DATA, MIRROR),
+    LEADERBOARDS.coverage_error(_experiment),
 ):
     if _error:
         raise WorkflowError(_error)

@@ -187,6 +187,9 @@ def test_tokens_in_run_json_are_what_the_provider_reported(probe, standin, key, 
         bodies = [json.loads(line) for line in f]
     assert len(bodies) == 4 and CONTENT in bodies[0]["response"]
     assert json.loads(bodies[0]["request"])["model"] == MODEL
+    # The agent is told of its one way out.
+    instructions = (probe.run_dir / "home" / "instructions.md").read_text()
+    assert "except the model API" in instructions and "$OPENAI_BASE_URL" in instructions
 
 
 @needs_bwrap

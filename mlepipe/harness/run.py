@@ -107,7 +107,7 @@ the task description (description.md) and the data files. Read the description f
 - Keep your code in {code} and any notes or logs in {logs}.
 - Check the format of your submission at any time with `{validate} {submission}/submission.csv`
   (exit status 0 means the format is valid; it does not tell you the score).
-- There is no network access. Time limit: {time_limit} seconds; after that the run is stopped.
+- {network} Time limit: {time_limit} seconds; after that the run is stopped.
 - Resources: {cpus} CPUs, {memory} of memory, {gpus}.
 """
 
@@ -119,13 +119,24 @@ exec python -m mlepipe validate "${{1:-{submission}/submission.csv}}" {competiti
 """
 
 
-def _write_home(home: Path, competition: Competition, hw: dict[str, Any], at) -> None:
+NO_NETWORK = "There is no network access."
+GATEWAY_NETWORK = (
+    "There is no network access except the model API: an OpenAI-compatible server at "
+    "$OPENAI_BASE_URL (Anthropic's API at $ANTHROPIC_BASE_URL), with the key in $OPENAI_API_KEY; "
+    "$GATEWAY_MODELS lists the models you may use."
+)
+
+
+def _write_home(
+    home: Path, competition: Competition, hw: dict[str, Any], at, gateway: bool = False
+) -> None:
     """instructions.md and the validator, naming each path as the agent finds it (``at``)."""
     home.mkdir(parents=True)
     gpus = hw.get("gpus") or 0
     text = INSTRUCTIONS.format(
         data=at(DATA_MOUNT), submission=at(SUBMISSION_MOUNT), code=at(CODE_MOUNT),
         logs=at(LOGS_MOUNT), validate=at(VALIDATE_MOUNT),
+        network=GATEWAY_NETWORK if gateway else NO_NETWORK,
         time_limit=int(hw["time_limit_seconds"]), cpus=hw.get("cpus") or "all",
         memory=f"{hw['memory_mb']} MB" if hw.get("memory_mb") else "no fixed amount",
         gpus=f"{gpus} GPU(s)" if gpus else "no GPU",
@@ -166,7 +177,9 @@ def run_agent(
         # (bubblewrap builds them from those below); without a sandbox these folders stand in.
         folders = [Mount(run_dir / "home", HOME_DIR), Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)]
         view = runner.agent_view(mounts, folders=folders)
-        _write_home(run_dir / "home", competition, hw, view.path)
+        _write_home(
+            run_dir / "home", competition, hw, view.path, gateway=bool(agent.spec.get("gateway"))
+        )
         env, passed = _agent_env(agent, competition, hw, seed, view.path)
 
         wall, limit_source = _wall_limit(float(hw["time_limit_seconds"]))

@@ -238,7 +238,8 @@ def extract_zip(archive: Path, dest: Path) -> None:
     failure, a full disk included, is a PreparationError; `dest` may then hold part of the
     files, so callers extract to a temporary folder."""
     dest = Path(dest).resolve()
-    again = "delete it and download or stage it again"
+    # A zip staged anew in the mirror replaces the data dir's copy (sources.py): either way works.
+    again = "stage a good copy in the mirror, or delete this one to download it again"
     try:
         with zipfile.ZipFile(require(archive)) as zf:
             for member in zf.infolist():

@@ -7,17 +7,9 @@ import json
 import os
 import socket
 
+from attempts import attempt, report
+
 logs = os.environ.get("LOGS_DIR", "/home/logs")
-report: dict[str, str] = {}
-
-
-def attempt(name, fn):
-    try:
-        result = fn()
-    except Exception as exc:  # noqa: BLE001 (every failure is the expected outcome)
-        report[name] = f"blocked: {type(exc).__name__}: {exc}"[:300]
-    else:
-        report[name] = f"ESCAPED: {result}"[:300]
 
 
 def find_private_answers():
