@@ -173,3 +173,69 @@ def test_validate_and_grade_agree_on_spaceship_labels(spaceship_data, tmp_path, 
     assert report["valid_submission"] is valid, report
     if not valid:
         assert "'yes'" in validated.stdout and "'yes'" in report["invalid_reason"]
+
+
+@pytest.fixture(scope="module")
+def salt_data(tmp_path_factory, registry) -> Path:
+    """tgs-salt-identification-challenge (run-length encoded masks) prepared from its fixture."""
+    from fixtures import FixtureSource, load
+    from mlepipe.prepare import prepare
+
+    data = tmp_path_factory.mktemp("salt")
+    prepare(registry.get("tgs-salt-identification-challenge"), data, FixtureSource(load(
+        "tgs-salt-identification-challenge")))  # fmt: skip
+    return data
+
+
+@pytest.mark.parametrize(
+    ("mask", "reason"),
+    [
+        (None, None),  # the answers' own masks
+        ("1 2 5", "predicted mask 0 has an odd number of values; RLE needs start/length pairs"),
+        ("5 1 1 1", "predicted mask 0: RLE runs must be sorted by start"),
+        ("1 3 2 1", "predicted mask 0: RLE runs overlap"),
+        ("1;2", "predicted mask 0 is not a run-length encoding: '1;2'"),
+    ],
+)
+def test_validate_reads_masks_as_the_grader_does(salt_data, tmp_path, mask, reason):
+    # Inside the sandbox the validator sees only the public folder; a mask the metric cannot
+    # read is refused there with the reason the grader gives.
+    import json
+
+    import pandas as pd
+
+    competition = "tgs-salt-identification-challenge"
+    prepared = salt_data / competition / "prepared"
+    submission = pd.read_csv(prepared / "private" / "test.csv")
+    if mask is not None:
+        submission.loc[0, "rle_mask"] = mask
+    path = tmp_path / "submission.csv"
+    submission.to_csv(path, index=False)
+    validated = _mlepipe(
+        "validate", str(path), competition, "--public-dir", str(prepared / "public")
+    )
+    graded = _mlepipe("grade-sample", str(path), competition, "--data-dir", str(salt_data))
+    assert graded.returncode == 0, graded.stderr
+    report = json.loads(graded.stdout)
+    if reason is None:
+        assert validated.returncode == 0, validated.stdout
+        assert report["valid_submission"] and report["score"] == 1.0, report
+    else:
+        assert validated.returncode == 1 and validated.stdout.strip() == f"invalid: {reason}"
+        assert not report["valid_submission"] and report["invalid_reason"] == reason
+
+
+def test_validate_of_masks_imports_no_metric_library(salt_data, tmp_path):
+    # The validator starts inside the sandbox for every check an agent makes: reading masks
+    # needs neither scikit-learn nor scipy.
+    competition = "tgs-salt-identification-challenge"
+    public = salt_data / competition / "prepared" / "public"
+    code = (
+        "import sys; from mlepipe.cli import main; "
+        f"code = main(['validate', {str(public / 'sample_submission.csv')!r}, {competition!r}, "
+        f"'--public-dir', {str(public)!r}]); "
+        "print(code, sorted({'sklearn', 'scipy', 'mlepipe.metrics'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0 []", done.stdout

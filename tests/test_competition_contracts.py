@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mutations
 from fixtures import FixtureSource, fixture_ids, load
 from mlepipe.grading.checks import (
     GradingSpec,
@@ -184,10 +185,13 @@ def test_malformed_submissions_are_rejected_with_a_reason(prepared, tmp_path):
         assert str(err.value).strip(), name
 
 
-# Predictions whose format only their metric parses (boxes, masks, orderings, token lists), and
-# competitions with their own grade.py: the validator does not yet share those checks.
-METRIC_PARSED = {"text"}
-METRIC_PARSED_LABELS = {"levenshtein_per_token", "map_boxes_voc"}
+# Where the answers alone decide, the validator asks for more than the grader (the list in
+# mlepipe/grading/checks.py): a submission it refuses may still be graded.
+VALIDATOR_STRICTER = {
+    "h-and-m-personalized-fashion-recommendations": "every customer of the sample is asked for",
+    "jigsaw-toxic-comment-classification-challenge": "unscored rows must hold numbers too",
+    "osic-pulmonary-fibrosis-progression": "unscored rows must hold an FVC too",
+}
 
 
 def _verdicts(comp, frame: pd.DataFrame, data: Path, tmp_path: Path) -> tuple[str | None, ...]:
@@ -209,20 +213,27 @@ def _verdicts(comp, frame: pd.DataFrame, data: Path, tmp_path: Path) -> tuple[st
 
 
 def test_validator_and_grader_agree_on_mutated_submissions(prepared, tmp_path):
-    # What `mlepipe validate` accepts, the grader accepts, and what it refuses, the grader refuses.
-    comp, _, data = prepared
+    # What `mlepipe validate` accepts, the grader accepts, and what it refuses, the grader refuses
+    # (except where the validator is knowingly stricter); cells the metric cannot read, both
+    # refuse.
+    comp, module, data = prepared
     spec = GradingSpec.of(comp)
-    if (
-        spec.prediction in METRIC_PARSED
-        or spec.metric in METRIC_PARSED_LABELS
-        or comp.grade_module is not None
-    ):
-        pytest.skip(f"{comp.id}: its cells are checked by its metric or its grade.py alone")
-    sample = read_csv_submission(comp.sample_submission_path(data))
-    target = spec.targets(sample)[0]
-    for name, value in {"a text cell": "zz-not-a-label", "an empty cell": np.nan}.items():
-        for rows in ("one", "all"):
-            frame = sample.astype({target: object})
-            frame.loc[frame.index[0] if rows == "one" else frame.index, target] = value
-            validator, grader = _verdicts(comp, frame, data, tmp_path)
-            assert (validator is None) == (grader is None), (name, rows, validator, grader)
+    stricter = comp.id in VALIDATOR_STRICTER
+    bases = {
+        "sample": read_csv_submission(comp.sample_submission_path(data)),
+        "perfect": _submission_from_answers(comp, module, data),
+    }
+    column = spec.targets(bases["sample"])[0]
+    refused = mutations.refused(comp)
+    for base_name, base in bases.items():
+        for name, make in {**mutations.GENERIC, **refused}.items():
+            for rows in ("one", "all"):
+                frame = mutations.mutate(base, column, rows, make)
+                validator, grader = _verdicts(comp, frame, data, tmp_path)
+                case = (base_name, name, rows, validator, grader)
+                if validator is None:
+                    assert grader is None, case
+                elif not stricter:
+                    assert grader is not None, case
+                if name in refused:
+                    assert validator is not None and grader is not None, case

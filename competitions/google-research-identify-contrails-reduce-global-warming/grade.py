@@ -1,14 +1,15 @@
 """Global Dice coefficient of run-length encoded contrail masks.
 
 Masks are decoded with each record's height and width from the answers; `-` marks an empty mask.
-An empty cell is refused, as MLE-bench refuses it.
+An empty cell is refused, as MLE-bench refuses it. The sample submission gives the same height
+and width per record, so the validator reads the masks as the grader does.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align, check_predictions
 from mlepipe.metrics import get_metric
 
 TARGET = "encoded_pixels"
@@ -26,7 +27,13 @@ def _aligned(submission: pd.DataFrame, template: pd.DataFrame, spec: GradingSpec
 
 
 def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> None:
-    _aligned(submission, sample, GradingSpec.of(competition))
+    spec = GradingSpec.of(competition)
+    sub, sample = _aligned(submission, sample, spec)
+    check_predictions(
+        spec.metric,
+        sub[TARGET].astype(str).tolist(),
+        params={"height": sample["height"].tolist(), "width": sample["width"].tolist()},
+    )
 
 
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:

@@ -3,7 +3,8 @@
 The submission predicts an FVC and a confidence for every Patient_Week of the answers (each test
 patient, every week in the test range). Only the rows of the three latest measured visits of each
 patient are scored; the other rows must be present but are otherwise ignored, so an empty FVC is
-accepted there. An empty Confidence counts as 0, which the metric raises to its floor of 70.
+accepted there. Which rows are scored is private, so the validator asks for an FVC in every row.
+An empty Confidence counts as 0, which the metric raises to its floor of 70.
 """
 
 from __future__ import annotations
@@ -45,8 +46,17 @@ def scored_rows(answers: pd.DataFrame) -> pd.Series:
     return answers.index.isin(latest.index)
 
 
+def _require_fvc(sub: pd.DataFrame, rows: str, hint: str = "") -> None:
+    empty = sub["FVC"].isna()
+    if empty.any():
+        raise InvalidSubmission(
+            f"{int(empty.sum())} {rows} have no FVC, e.g. {sub.loc[empty, KEY].iloc[0]!r}{hint}"
+        )
+
+
 def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> None:
-    _aligned(submission, sample, competition)
+    sub = _aligned(submission, sample, competition)
+    _require_fvc(sub, "row(s)", "; every row needs one (which rows are scored is private)")
 
 
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:
@@ -54,11 +64,7 @@ def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float
     sub = _aligned(submission, answers, competition)
     keep = scored_rows(answers)
     sub, ans = sub[keep], answers[keep]
-    empty = sub["FVC"].isna()
-    if empty.any():
-        raise InvalidSubmission(
-            f"{int(empty.sum())} scored row(s) have no FVC, e.g. {sub.loc[empty, KEY].iloc[0]!r}"
-        )
+    _require_fvc(sub, "scored row(s)")
     spec = GradingSpec.of(competition)
     metric = get_metric(spec.metric)
     y_pred = np.column_stack([sub["FVC"].to_numpy(), sub["Confidence"].to_numpy()])

@@ -2,14 +2,15 @@
 
 Vesuvius masks are encoded row by row (pixel 2 is to the right of pixel 1); the score counts
 pixels, so the order matters only for which pixels a run covers. Each fragment's width and height
-come from the answers. An empty cell is refused, as MLE-bench refuses it.
+come from the answers (so the validator reads the runs without cutting them to the fragment). An
+empty cell is refused, as MLE-bench refuses it.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align, check_predictions
 from mlepipe.metrics import get_metric
 
 TARGET = "Predicted"
@@ -23,7 +24,9 @@ def _aligned(submission: pd.DataFrame, template: pd.DataFrame, spec: GradingSpec
 
 
 def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> None:
-    _aligned(submission, sample, GradingSpec.of(competition))
+    spec = GradingSpec.of(competition)
+    sub, _ = _aligned(submission, sample, spec)
+    check_predictions(spec.metric, sub[TARGET].astype(str).tolist())
 
 
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mlepipe.grading.checks import GradingSpec, InvalidSubmission
+from mlepipe.grading.checks import GradingSpec, InvalidSubmission, check_predictions
 from mlepipe.metrics import get_metric
 
 ID, PRED = "image_id", "PredictionString"
@@ -52,7 +52,10 @@ def _predictions(submission: pd.DataFrame, expected_ids: pd.Index) -> dict[str, 
 
 
 def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> None:
-    _predictions(submission, pd.Index(sample[ID].astype(str).unique()))
+    images = pd.Index(sample[ID].astype(str).unique())
+    predictions = _predictions(submission, images)
+    # The boxes of each image as the metric reads them: its rows joined, as when scoring.
+    check_predictions(competition.metric_name, [predictions[i] for i in images])
 
 
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:

@@ -3,9 +3,24 @@ public sample submission when validating (`mlepipe validate`, inside an agent's 
 private file exists). The validator and the grader share these checks.
 
 The YAML `grading:` block (read into GradingSpec) says which columns identify a row, which are
-scored and what each cell must hold. Rows are always paired by id, never by position. A
-competition whose checks do not fit provides `validate()` in its own `grade.py`, and may call
-`align()` from here to get the same checks.
+scored and what each cell must hold. Rows are always paired by id, never by position. Cells in
+a text format that only their metric reads (masks, boxes, orderings...) are read by the
+metric's own readers (mlepipe.formats) in both. A competition whose checks do not fit provides
+`validate()` in its own `grade.py`, and may call `align()` and `check_predictions()` from here
+to get the same checks.
+
+What the validator accepts, the grader never refuses. Where the answers alone decide, the
+validator asks for more than the grader, never less:
+- masks whose image size is private (hubmap-kidney-segmentation,
+  uw-madison-gi-tract-image-segmentation, vesuvius-challenge-ink-detection): runs that overlap
+  only beyond the image's last pixel are refused, which the grader accepts after cutting the
+  runs to the image;
+- jigsaw-toxic-comment-classification-challenge, osic-pulmonary-fibrosis-progression: which
+  rows are scored is private, so every row must hold a number (the grader ignores the others);
+- h-and-m-personalized-fashion-recommendations: which customers are scored is private, so every
+  customer of the sample submission must be there (the grader needs only the scored ones);
+- AI4Code: the cells an ordering must hold are the sample submission's (the public notebook's
+  cells, which its answer orders).
 
 Nothing here imports mlepipe.metrics (scikit-learn, scipy): the format check that agents call
 inside their sandbox stays quick to start.
@@ -21,6 +36,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype
 
+from mlepipe import formats
 from mlepipe.registry import Competition
 
 
@@ -264,6 +280,22 @@ def _integral(values: pd.Series) -> bool:
     return bool(np.isfinite(arr).all() and (arr % 1 == 0).all())
 
 
+def check_predictions(
+    metric: str,
+    cells: Any,
+    *,
+    params: dict[str, Any] | None = None,
+    sample_cells: Any = None,
+) -> None:
+    """Reads every predicted cell as `metric` reads it when scoring (mlepipe.formats), or raises
+    InvalidSubmission with the reason the grader would give. `cells` and `sample_cells` are in
+    the same row order; `params` holds only what public files tell."""
+    try:
+        formats.check_predictions(metric, cells, params=params, sample_cells=sample_cells)
+    except formats.MetricInputError as exc:
+        raise InvalidSubmission(str(exc)) from None
+
+
 def check_against_sample(
     submission: pd.DataFrame, sample: pd.DataFrame, competition: Competition
 ) -> None:
@@ -273,4 +305,13 @@ def check_against_sample(
         module.validate(submission, sample, competition)
         return
     spec = GradingSpec.of(competition)
-    align(submission, sample, spec, targets=spec.targets(sample))
+    targets = spec.targets(sample)
+    sub, tmpl = align(submission, sample, spec, targets=targets)
+    if len(targets) == 1:  # cells in a text format are one column, read cell by cell
+        (target,) = targets
+        check_predictions(
+            spec.metric,
+            sub[target].to_numpy(),
+            params=spec.metric_params,
+            sample_cells=tmpl[target].to_numpy() if target in tmpl else None,
+        )

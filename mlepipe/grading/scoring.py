@@ -13,16 +13,19 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from mlepipe.formats import MetricInputError
 from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.hashing import md5_file_cached
-from mlepipe.metrics import Metric, MetricInputError, get_metric
 from mlepipe.registry import Competition
+
+if TYPE_CHECKING:
+    from mlepipe.metrics import Metric
 
 SCORE_DECIMALS = 5  # MLE-bench rounds every score to 5 decimals
 
@@ -68,6 +71,10 @@ def load_answers(path: Path) -> pd.DataFrame | list[dict]:
 
 
 def _metric(spec: GradingSpec) -> Metric:
+    # Imported here: the command line imports this module for every command, `validate` too,
+    # which must not wait for scikit-learn and scipy to load.
+    from mlepipe.metrics import get_metric
+
     return get_metric(spec.metric)
 
 

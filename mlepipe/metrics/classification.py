@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
+from mlepipe.formats import first_class_id
 from mlepipe.metrics.core import (
     MetricInputError,
     as_float_array,
@@ -337,21 +338,6 @@ def _all_text(arr: np.ndarray) -> bool:
     )
 
 
-def _first_int(value: Any, what: str) -> int:
-    if isinstance(value, str):
-        parts = value.split()
-        if not parts:
-            raise MetricInputError(f"{what} has an empty label")
-        value = parts[0]
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise MetricInputError(f"{what} must hold integer class ids, got {value!r}") from None
-    if not number.is_integer():
-        raise MetricInputError(f"{what} must hold integer class ids, got {value!r}")
-    return int(number)
-
-
 @register(
     "top_1_error",
     lower_is_better=True,
@@ -362,8 +348,8 @@ def top_1_error(y_true: Any, y_pred: Any) -> float:
     """1 - accuracy on integer class ids; a prediction may be a space-separated list of ids, of
     which only the first counts (inaturalist-2019)."""
     same_length(y_true, y_pred)
-    truth = [_first_int(v, "answers") for v in y_true]
-    pred = [_first_int(v, "predictions") for v in y_pred]
+    truth = [first_class_id(v, "answers") for v in y_true]
+    pred = [first_class_id(v, "predictions") for v in y_pred]
     return 1.0 - float(skm.accuracy_score(truth, pred))
 
 

@@ -15,12 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
-class MetricInputError(ValueError):
-    """The inputs cannot be scored (NaN, wrong shape, unparsable text...).
-
-    The message is meant for the person who made the submission.
-    """
+# Defined with the cell readers, which the validator imports without the metrics.
+from mlepipe.formats import MetricInputError, is_missing
 
 
 class UnknownMetric(KeyError):
@@ -115,13 +111,6 @@ def same_length(y_true: Sequence[Any], y_pred: Sequence[Any]) -> int:
     if len(y_true) == 0:
         raise MetricInputError("there are no rows to score")
     return len(y_true)
-
-
-def is_missing(value: Any) -> bool:
-    """True for an empty cell as pandas hands it over: None, NaN or pandas.NA."""
-    if isinstance(value, (str, bytes, list, tuple, set, frozenset, dict, np.ndarray)):
-        return False
-    return bool(pd.isna(value))
 
 
 def labels_array(values: Any, what: str) -> np.ndarray:

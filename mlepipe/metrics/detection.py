@@ -2,7 +2,8 @@
 
 `y_true` and `y_pred` hold one cell per image, each a space-separated string of objects with a
 fixed number of tokens per object (each metric's docstring gives the layout). An empty or
-missing cell means no object.
+missing cell means no object. Prediction cells are read by the readers of mlepipe.formats,
+which the validator shares.
 """
 
 from __future__ import annotations
@@ -15,32 +16,8 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from mlepipe.metrics.core import MetricInputError, is_missing, register, same_length
-
-
-def _objects(cell: Any, width: int, what: str) -> list[list[str]]:
-    """A prediction-string cell as a list of objects of `width` tokens each."""
-    if is_missing(cell):
-        return []
-    if isinstance(cell, (list, tuple)):  # already parsed objects
-        return [[str(v) for v in obj] for obj in cell]
-    parts = str(cell).split()
-    if len(parts) % width:
-        raise MetricInputError(
-            f"{what} must have {width} values per object, got {len(parts)} values"
-        )
-    return [parts[i : i + width] for i in range(0, len(parts), width)]
-
-
-def _numbers(obj: list[str], what: str) -> list[float]:
-    try:
-        values = [float(v) for v in obj]
-    except ValueError:
-        raise MetricInputError(f"{what} has a non-numeric value in {' '.join(obj)!r}") from None
-    if any(math.isnan(v) or math.isinf(v) for v in values):
-        raise MetricInputError(f"{what} has a NaN or infinite value in {' '.join(obj)!r}")
-    return values
-
+from mlepipe.formats import boxes_3d, class_boxes, labelled_boxes, labelled_points, numbers, objects
+from mlepipe.metrics.core import MetricInputError, register, same_length
 
 # --------------------------------------------------------------------------------------------
 # PASCAL VOC style mAP over images (siim-covid19-detection)
@@ -77,14 +54,9 @@ def map_boxes_voc(
     same_length(y_true, y_pred)
     truth, pred = [], []
     for row, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
-        truth.append(
-            [(o[0], *_numbers(o[1:], f"answer {row}")) for o in _objects(t, 6, f"answer {row}")]
-        )
-        objects = [
-            (o[0], *_numbers(o[1:], f"prediction {row}"))
-            for o in _objects(p, 6, f"prediction {row}")
-        ]
-        pred.append(sorted(objects, key=lambda o: o[1], reverse=True))
+        truth.append(labelled_boxes(t, f"answer {row}"))
+        predicted = labelled_boxes(p, f"prediction {row}")
+        pred.append(sorted(predicted, key=lambda o: o[1], reverse=True))
     classes = sorted({o[0] for image in truth for o in image})
     if not classes:
         raise MetricInputError("the answers hold no object at all")
@@ -240,12 +212,11 @@ def map_boxes_coco(
     by_class: dict[int, dict[int, tuple[list, list]]] = defaultdict(dict)
     next_gt, next_dt = 0, 1  # predicted id 0 is given to the first box of first_predicted_row
     for row, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
-        for obj in _objects(t, 5, f"answer {row}"):
-            values = _numbers(obj, f"answer {row}")
+        for obj in objects(t, 5, f"answer {row}"):
+            values = numbers(obj, f"answer {row}")
             by_class[int(values[0])].setdefault(row, ([], []))[0].append((next_gt, values[1:]))
             next_gt += 1
-        for j, obj in enumerate(_objects(p, 6, f"prediction {row}")):
-            values = _numbers(obj, f"prediction {row}")
+        for j, values in enumerate(class_boxes(p, f"prediction {row}")):
             dt_id = 0 if (row == first_predicted_row and j == 0) else next_dt
             next_dt += dt_id != 0
             detection = (dt_id, values[1], values[2:])
@@ -274,11 +245,10 @@ LYFT_IOU_THRESHOLDS = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 class _Box3D:
     """A box standing on the ground: centre, (width, length, height), yaw about the z axis."""
 
-    def __init__(self, values: list[float], name: str, what: str) -> None:
+    def __init__(self, values: list[float], name: str) -> None:
+        """`values`: confidence, x, y, z, width, length, height, yaw (sizes positive)."""
         self.score = values[0]
         x, y, z, width, length, height, yaw = values[1:8]
-        if min(width, length, height) <= 0:
-            raise MetricInputError(f"{what}: box sizes must be positive")
         self.name = name
         self.centre = (x, y)
         self.radius = math.hypot(width, length) / 2  # encloses the ground footprint
@@ -425,14 +395,8 @@ def map_boxes_3d(
     same_length(y_true, y_pred)
     values = []
     for row, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
-        truth = [
-            _Box3D(_numbers(o[:8], f"answer {row}"), o[8], f"answer {row}")
-            for o in _objects(t, 9, f"answer {row}")
-        ]
-        pred = [
-            _Box3D(_numbers(o[:8], f"prediction {row}"), o[8], f"prediction {row}")
-            for o in _objects(p, 9, f"prediction {row}")
-        ]
+        truth = [_Box3D(*box) for box in boxes_3d(t, f"answer {row}")]
+        pred = [_Box3D(*box) for box in boxes_3d(p, f"prediction {row}")]
         classes = sorted({b.name for b in truth})
         if not classes:
             raise MetricInputError(f"answer {row} has no object: its mAP is undefined")
@@ -468,13 +432,12 @@ def f1_point_in_box(y_true: Sequence[Any], y_pred: Sequence[Any]) -> float:
     same_length(y_true, y_pred)
     tp = fp = fn = 0
     for row, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
-        boxes = _objects(t, 5, f"answer {row}")
-        points = _objects(p, 3, f"prediction {row}")
-        labels = np.array([pt[0] for pt in points], dtype=object)
-        xy = np.array([_numbers(pt[1:], f"prediction {row}") for pt in points]).reshape(-1, 2)
-        unused = np.ones(len(points), dtype=bool)
+        boxes = objects(t, 5, f"answer {row}")
+        point_labels, xy = labelled_points(p, f"prediction {row}")
+        labels = np.array(point_labels, dtype=object)
+        unused = np.ones(len(point_labels), dtype=bool)
         for box in boxes:
-            x, y, w, h = _numbers(box[1:], f"answer {row}")
+            x, y, w, h = numbers(box[1:], f"answer {row}")
             hit = (
                 (x < xy[:, 0])
                 & (x + w > xy[:, 0])

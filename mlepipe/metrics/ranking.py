@@ -6,7 +6,8 @@ from bisect import bisect_right, insort
 from collections.abc import Sequence
 from typing import Any
 
-from mlepipe.metrics.core import MetricInputError, is_missing, register, same_length
+from mlepipe.formats import MetricInputError, is_missing, ordering, same_items
+from mlepipe.metrics.core import register, same_length
 
 
 def _ranked_list(value: Any) -> list[str]:
@@ -58,14 +59,6 @@ def map_at_k(y_true: Sequence[Any], y_pred: Sequence[Any], *, k: int) -> float:
     return total / n
 
 
-def _items(value: Any, what: str) -> list[str]:
-    if is_missing(value):
-        raise MetricInputError(f"{what} has an empty ordering")
-    if isinstance(value, str):
-        return value.split()
-    return [str(v) for v in value]
-
-
 def _inversions(ranks: list[int]) -> int:
     """Number of pairs i < j with ranks[i] > ranks[j]."""
     count, seen = 0, []
@@ -90,12 +83,8 @@ def kendall_tau_orderings(y_true: Sequence[Any], y_pred: Sequence[Any]) -> float
     same_length(y_true, y_pred)
     inversions = pairs = 0
     for row, (truth, pred) in enumerate(zip(y_true, y_pred, strict=True)):
-        t, p = _items(truth, "answers"), _items(pred, f"prediction {row}")
-        if sorted(t) != sorted(p):
-            raise MetricInputError(
-                f"prediction {row} must order exactly the items of its answer "
-                f"({len(p)} items given, {len(t)} expected)"
-            )
+        t, p = ordering(truth, "answers"), ordering(pred, f"prediction {row}")
+        same_items(p, t, f"prediction {row}")
         position = {item: i for i, item in enumerate(t)}
         if len(position) != len(t):
             raise MetricInputError(f"answer {row} lists an item twice")

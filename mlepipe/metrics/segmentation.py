@@ -5,8 +5,9 @@
 MLE-bench. An empty string, "-", None or NaN is an empty mask. Image sizes come through params
 `height` and `width`: one int for every row, or one value per row.
 
-Decoding follows MLE-bench: run starts must be positive and sorted, lengths positive, runs must
-not overlap; pixels past the end of the image are dropped.
+Cells are read by mlepipe.formats.rle_runs, as MLE-bench decodes them: run starts must be
+positive and sorted, lengths positive, runs must not overlap; pixels past the end of the image
+are dropped.
 """
 
 from __future__ import annotations
@@ -18,42 +19,14 @@ from typing import Any
 import numpy as np
 from scipy.spatial.distance import directed_hausdorff
 
-from mlepipe.metrics.core import MetricInputError, is_missing, register, same_length
-
-EMPTY_MASK_MARKERS = ("", "-")
-
-
-def _runs(rle: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """0-based run starts and (exclusive) ends of one RLE cell."""
-    if is_missing(rle) or str(rle).strip() in EMPTY_MASK_MARKERS:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    try:
-        numbers = np.array([int(x) for x in str(rle).split()], dtype=np.int64)
-    except ValueError:
-        raise MetricInputError(f"{what} is not a run-length encoding: {str(rle)[:60]!r}") from None
-    if len(numbers) % 2:
-        raise MetricInputError(f"{what} has an odd number of values; RLE needs start/length pairs")
-    starts, lengths = numbers[0::2], numbers[1::2]
-    if (starts < 1).any() or (lengths < 1).any():
-        raise MetricInputError(f"{what}: RLE starts and lengths must be positive integers")
-    if (np.diff(starts) < 0).any():
-        raise MetricInputError(f"{what}: RLE runs must be sorted by start")
-    return starts - 1, starts - 1 + lengths
-
-
-def _clipped_runs(rle: Any, size: int, what: str) -> tuple[np.ndarray, np.ndarray]:
-    """Validated runs of one RLE cell, cut to an image of `size` pixels."""
-    starts, ends = _runs(rle, what)
-    starts, ends = np.minimum(starts, size), np.minimum(ends, size)
-    if len(starts) > 1 and (starts[1:] < np.maximum.accumulate(ends)[:-1]).any():
-        raise MetricInputError(f"{what}: RLE runs overlap")
-    return starts, ends
+from mlepipe.formats import rle_runs
+from mlepipe.metrics.core import MetricInputError, register, same_length
 
 
 def decode_flat(rle: Any, size: int, what: str = "mask") -> np.ndarray:
     """One RLE cell as a flat boolean vector of `size` pixels (in RLE pixel order)."""
     mask = np.zeros(size, dtype=bool)
-    for lo, hi in zip(*(a.tolist() for a in _clipped_runs(rle, size, what)), strict=True):
+    for lo, hi in zip(*(a.tolist() for a in rle_runs(rle, what, size)), strict=True):
         mask[lo:hi] = True
     return mask
 
@@ -91,8 +64,8 @@ def _counts(y_true: Sequence[Any], y_pred: Sequence[Any], height: Any, width: An
     for row, ((h, w), t, p) in enumerate(
         zip(_sizes(n, height, width), y_true, y_pred, strict=True)
     ):
-        tr = _clipped_runs(t, h * w, f"answer mask {row}")
-        pr = _clipped_runs(p, h * w, f"predicted mask {row}")
+        tr = rle_runs(t, f"answer mask {row}", h * w)
+        pr = rle_runs(p, f"predicted mask {row}", h * w)
         yield int((tr[1] - tr[0]).sum()), int((pr[1] - pr[0]).sum()), _intersection(tr, pr), h * w
 
 

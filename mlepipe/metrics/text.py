@@ -8,7 +8,8 @@ from typing import Any
 from rapidfuzz.distance import Levenshtein as _Levenshtein
 from rapidfuzz.process import cpdist
 
-from mlepipe.metrics.core import MetricInputError, is_missing, register, same_length
+from mlepipe.formats import MetricInputError, int_sequence, is_missing
+from mlepipe.metrics.core import register, same_length
 
 
 def _text(value: Any, missing: str = "") -> str:
@@ -60,23 +61,6 @@ def levenshtein_mean(y_true: Sequence[Any], y_pred: Sequence[Any], *, missing: s
     return float(cpdist(truth, pred, scorer=_Levenshtein.distance).sum()) / n
 
 
-def _int_sequence(value: Any, what: str) -> list[int]:
-    if is_missing(value):
-        return []
-    if isinstance(value, str):
-        parts = value.split()
-    elif isinstance(value, (list, tuple)):
-        parts = list(value)
-    else:
-        parts = [value]
-    try:
-        return [int(p) for p in parts]
-    except (TypeError, ValueError):
-        raise MetricInputError(
-            f"{what} must be integers separated by spaces, got {str(value)[:60]!r}"
-        ) from None
-
-
 @register(
     "levenshtein_per_token",
     lower_is_better=True,
@@ -88,8 +72,8 @@ def levenshtein_per_token(y_true: Sequence[Any], y_pred: Sequence[Any]) -> float
     the sum over rows of the edit distance between the sequences is divided by the total number
     of tokens in the answers (so it can exceed 1)."""
     same_length(y_true, y_pred)
-    truth = [_int_sequence(t, "answers") for t in y_true]
-    pred = [_int_sequence(p, "predictions") for p in y_pred]
+    truth = [int_sequence(t, "answers") for t in y_true]
+    pred = [int_sequence(p, "predictions") for p in y_pred]
     total = sum(len(t) for t in truth)
     if total == 0:
         raise MetricInputError("the answers hold no token at all")
