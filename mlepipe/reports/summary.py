@@ -79,8 +79,12 @@ def with_medals_known(grades: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_grades(paths: list[Path]) -> pd.DataFrame:
-    rows = [json.loads(Path(p).read_text()) for p in paths]
-    frame = pd.DataFrame(rows)
+    return grades_frame([json.loads(Path(p).read_text()) for p in paths])
+
+
+def grades_frame(records: list[dict]) -> pd.DataFrame:
+    """Grade records as a frame, with `medals_known` and the medal's name."""
+    frame = pd.DataFrame(records)
     if frame.empty:
         return frame
     frame = with_medals_known(frame)
@@ -309,10 +313,18 @@ def _rate_text(mean: float, sem: float) -> str:
     return f"{mean:.1f} ± {sem:.1f} %" if pd.notna(sem) else f"{mean:.1f} %"
 
 
-def _grade_records(results: Path) -> tuple[list[dict], list[Path]]:
-    """The grade records under results/grades/, and the files that could not be read."""
+def grades_dir(path: Path | str) -> Path:
+    """The grades folder (<agent>/<hardware>/<competition>/<seed>.json) of a results folder, or
+    the folder itself."""
+    path = Path(path)
+    return path / "grades" if (path / "grades").is_dir() else path
+
+
+def read_grade_records(folder: Path | str) -> tuple[list[dict], list[Path]]:
+    """The grade records under a grades (or results) folder, and the files that could not be
+    read."""
     records, unreadable = [], []
-    for path in sorted((results / "grades").glob("*/*/*/*.json")):
+    for path in sorted(grades_dir(folder).glob("*/*/*/*.json")):
         try:
             records.append(json.loads(path.read_text()))
         except (OSError, ValueError):
@@ -368,7 +380,7 @@ def print_run_summary(
     else:
         say(f"mlepipe: no reports yet (no {summary_csv})")
 
-    grades, unreadable = _grade_records(results)
+    grades, unreadable = read_grade_records(results / "grades")
     bad = [g for g in grades if g.get("run_status", "ok") != "ok"]
     say(f"Runs graded: {len(grades)}; failed (run status not ok): {len(bad)}")
     if unreadable:

@@ -333,7 +333,7 @@ def html_table(title: str, note: str, columns: list[Column], rows: list[list[str
     return html_page(title, [(None, note, columns, rows)])
 
 
-def _md_cell(value: str) -> str:
+def md_cell(value: str) -> str:
     # Markdown viewers render inline HTML: escape it, and keep each cell on its row.
     value = html.escape(value, quote=False)
     return re.sub(r"\s+", " ", value.replace("\\", "\\\\").replace("|", "\\|")).strip()
@@ -343,9 +343,9 @@ def markdown_table(title: str, note: str, columns: list[Column], rows: list[list
     lines = [f"## {title}", "", note, ""]
     if not rows:
         return "\n".join(lines + ["_no rows_", ""])
-    lines.append("| " + " | ".join(_md_cell(c.header) for c in columns) + " |")
+    lines.append("| " + " | ".join(md_cell(c.header) for c in columns) + " |")
     lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
-    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
