@@ -21,6 +21,13 @@ rule all:
     input:
         rules.report_tables.output,
         rules.report_charts.output,
+        rules.export_leaderboard.output,
+        expand(
+            rules.report_compare.output.compare_html,
+            zip,
+            agent_a=[a for a, _ in config["compare"]],
+            agent_b=[b for _, b in config["compare"]],
+        ),
         expand(rules.competition_table.output.table, competition=COMPETITIONS),
 
 

@@ -191,6 +191,53 @@ def cmd_thresholds(args) -> int:
     return EXIT_OK
 
 
+def _report_grades(args):
+    """The grade records of --grades as a frame, with the bootstrap settings of the command."""
+    from mlepipe.reports.stats import Bootstrap
+    from mlepipe.reports.summary import grades_dir, grades_frame, read_grade_records
+
+    records, unreadable = read_grade_records(args.grades)
+    if unreadable:
+        raise UserError(f"grade file {unreadable[0]} cannot be read")
+    if not records:
+        raise UserError(
+            f"no grades under {grades_dir(args.grades)} "
+            "(expected <agent>/<hardware>/<competition>/<seed>.json)"
+        )
+    if not 0 < args.level < 1 or args.resamples < 1:
+        raise UserError("--level must lie between 0 and 1, --resamples be at least 1")
+    return records, grades_frame(records), Bootstrap(args.resamples, args.level, args.seed)
+
+
+def cmd_compare(args) -> int:
+    """The paired comparison of two agents, as Markdown."""
+    from mlepipe.reports.tables import comparison_sections, markdown_table
+
+    _, grades, bootstrap = _report_grades(args)
+    try:
+        *_, sections = comparison_sections(
+            grades, args.agent_a, args.agent_b, args.missing_seeds, bootstrap
+        )
+    except ValueError as exc:
+        raise UserError(f"{exc} under {args.grades}") from None
+    title = f"{args.agent_a} against {args.agent_b}"
+    print("\n".join(markdown_table(h or title, n, c, r) for h, n, c, r in sections), end="")
+    return EXIT_OK
+
+
+def cmd_export_leaderboard(args) -> int:
+    """Grading reports in MLE-bench's run-group layout and its README's table."""
+    from mlepipe.hardware import load_hardware
+    from mlepipe.reports.leaderboard import export_leaderboard
+
+    records, _, _ = _report_grades(args)
+    hardware = {n: hw.as_run_limits() for n, hw in load_hardware(Path(args.hardware_file)).items()}
+    reports, table = export_leaderboard(records, Path(args.output), hardware, args.missing_seeds)
+    print(table.read_text(), end="")
+    print(f"{len(reports)} grading reports under {Path(args.output) / 'runs'}", file=sys.stderr)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlepipe",
@@ -287,6 +334,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="score direction (default: detected from the leaderboard's order)",
     )
     sp.set_defaults(func=cmd_thresholds)
+
+    def report_args(sp):
+        sp.add_argument(
+            "--grades",
+            required=True,
+            help="grades folder (results/grades) or the results folder above it",
+        )
+        sp.add_argument(
+            "--missing-seeds",
+            choices=["pad", "drop"],
+            default="pad",
+            help="a run without a grade counts as a failure (pad, default) or is left out (drop)",
+        )
+        sp.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples")
+        sp.add_argument("--level", type=float, default=0.95, help="interval level")
+        sp.add_argument("--seed", type=int, default=0, help="bootstrap RNG seed")  # fmt: skip
+
+    sp = sub.add_parser("compare", help="paired comparison of two agents on the same competitions")
+    report_args(sp)
+    sp.add_argument("agent_a", metavar="A")
+    sp.add_argument("agent_b", metavar="B")
+    sp.set_defaults(func=cmd_compare)
+
+    sp = sub.add_parser(
+        "export-leaderboard",
+        help="grading reports in MLE-bench's runs/<run group>/ layout and its leaderboard table",
+    )
+    report_args(sp)
+    sp.add_argument("--output", required=True, help="folder for runs/ and leaderboard.md")
+    sp.add_argument("--hardware-file", default="config/hardware.yaml",
+                    help="hardware configs, for the time limit and hardware columns")  # fmt: skip
+    sp.set_defaults(func=cmd_export_leaderboard)
 
     from mlepipe.harness import run
 

@@ -53,6 +53,16 @@ def _check_names(key, names, known):
 
 _check_names("agents", config["agents"], AGENTS_ALL)
 _check_names("hardware", config["hardware"], HARDWARE_ALL)
+for _pair in config["compare"]:
+    _check_names("compare", _pair, config["agents"])
+    if _pair[0] == _pair[1]:
+        raise ValueError(f"config key 'compare': {_pair} compares an agent with itself")
+# The report statistics' settings, and each hardware config's limits for the leaderboard.
+REPORT_SETTINGS = {
+    "missing_seeds": config["missing_seeds"],
+    "bootstrap": config["bootstrap"],
+}
+HARDWARE_LIMITS = {h: HARDWARE_ALL[h].as_run_limits() for h in config["hardware"]}
 try:
     COMPETITIONS, EXCLUDED = experiment_competitions(
         REGISTRY, config["competitions"], config["exclude_known_issues"]
@@ -88,6 +98,8 @@ RUNS = pd.DataFrame(
 
 wildcard_constraints:
     agent="|".join(map(re.escape, AGENTS_ALL)),
+    agent_a="|".join(map(re.escape, AGENTS_ALL)),
+    agent_b="|".join(map(re.escape, AGENTS_ALL)),
     hardware="|".join(map(re.escape, HARDWARE_ALL)),
     competition="|".join(map(re.escape, REGISTRY.ids())),
     seed=r"\d+",
@@ -191,5 +203,6 @@ RUN_RESOURCES = {name: slurm_resources(hw) for name, hw in HARDWARE_ALL.items()}
 # The report code lives in the package (the scripts are thin): its digest is a param, so that
 # editing it rebuilds the reports.
 REPORT_CODE = {
-    name: digest(module_closure([f"mlepipe.reports.{name}"])) for name in ("tables", "charts")
+    name: digest(module_closure([f"mlepipe.reports.{name}"]))
+    for name in ("tables", "charts", "leaderboard")
 }

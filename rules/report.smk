@@ -21,12 +21,21 @@ rule report_tables:
             category="Tables",
             labels={"table": "summary"},
         ),
+        by_category_csv=REPORTS / "by_category.csv",
+        by_category_md=REPORTS / "by_category.md",
+        by_category_html=report(
+            REPORTS / "by_category.html",
+            caption="../report/by_category.rst",
+            category="Tables",
+            labels={"table": "by MLE-bench category"},
+        ),
         excluded=REPORTS / "excluded_competitions.csv",
     log:
         RESULTS / "logs" / "reports" / "tables.log",
     localrule: True
     params:
         excluded=EXCLUDED,
+        settings=REPORT_SETTINGS,
         code=REPORT_CODE["tables"],
     script:
         "../scripts/report_tables.py"
@@ -69,3 +78,49 @@ rule report_charts:
         code=REPORT_CODE["charts"],
     script:
         "../scripts/report_charts.py"
+
+
+rule report_compare:
+    """Paired comparison of two agents (config `compare`): per-competition differences, mean
+    difference with a paired bootstrap interval, sign test."""
+    input:
+        grades=all_grades(),
+    output:
+        compare_csv=REPORTS / "compare" / "{agent_a}_vs_{agent_b}.csv",
+        differences_csv=REPORTS
+        / "compare"
+        / "{agent_a}_vs_{agent_b}_per_competition.csv",
+        compare_md=REPORTS / "compare" / "{agent_a}_vs_{agent_b}.md",
+        compare_html=report(
+            REPORTS / "compare" / "{agent_a}_vs_{agent_b}.html",
+            caption="../report/compare.rst",
+            category="Comparisons",
+            labels={"pair": "{agent_a} vs {agent_b}"},
+        ),
+    log:
+        RESULTS / "logs" / "reports" / "compare" / "{agent_a}_vs_{agent_b}.log",
+    localrule: True
+    params:
+        settings=REPORT_SETTINGS,
+        code=REPORT_CODE["tables"],
+    script:
+        "../scripts/report_compare.py"
+
+
+rule export_leaderboard:
+    """MLE-bench's leaderboard material: grading reports in its runs/<run group>/ layout and the
+    README's table (Low / Medium / High / All)."""
+    input:
+        grades=all_grades(),
+    output:
+        runs=directory(REPORTS / "leaderboard" / "runs"),
+        table=REPORTS / "leaderboard" / "leaderboard.md",
+    log:
+        RESULTS / "logs" / "reports" / "leaderboard.log",
+    localrule: True
+    params:
+        missing_seeds=config["missing_seeds"],
+        hardware=HARDWARE_LIMITS,
+        code=REPORT_CODE["leaderboard"],
+    script:
+        "../scripts/report_leaderboard.py"

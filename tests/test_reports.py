@@ -76,7 +76,8 @@ def test_grade_records_say_whether_medals_are_known():
 @pytest.fixture
 def reports(tmp_path):
     """Two agents: agent-a on a competition with thresholds (gold, then nothing) and a practice
-    one; agent-b only on the practice one, so its medals are unknown throughout."""
+    one; agent-b only on the practice one, so its medals are unknown throughout, and with seed 0
+    only: its seed 1 is missing (padded as a failed run by default)."""
     records = [
         record("spaceship-titanic", 0.91234, T, seed=0, splits=("low",)),
         record("spaceship-titanic", 0.6, T, seed=1, splits=("low",)),
@@ -105,7 +106,8 @@ def test_summary_html_is_a_readable_table(reports):
     assert a_all["Any medal (%)"] == "50.0 ± 50.0" and a_all["With known medals"] == "1"
     assert a_all["Competitions"] == "2" and a_all["Valid submissions (%)"] == "75.0 ± 25.0"
     assert b_all["Any medal (%)"] == "n/a" and b_all["pass@1 (%)"] == "n/a"
-    assert b_all["Valid submissions (%)"] == "100.0"  # one seed: no SEM
+    # seed 0 valid, seed 1 missing and padded as a failure
+    assert b_all["Valid submissions (%)"] == "50.0 ± 50.0" and b_all["Missing runs"] == "1"
     assert {"pass@1 (%)", "pass@2 (%)"} <= set(a_low)
     header_classes = page.classes[0]
     numeric = page.rows[0].index("Any medal (%)")
@@ -156,7 +158,7 @@ def test_machine_tables_keep_numbers_and_nan(reports):
     ):
         b = summary.query("agent == 'agent-b' and split == 'all'").iloc[0]
         assert math.isnan(b.any_medal_pct) and math.isnan(b["pass@1_pct"])
-        assert b.medal_competitions == 0 and b.valid_pct == 100.0
+        assert b.medal_competitions == 0 and b.valid_pct == 50.0 and b.missing_runs == 1
         a = summary.query("agent == 'agent-a' and split == 'low'").iloc[0]
         assert a.any_medal_pct == 50.0 and a.any_medal_pct_sem == 50.0
         assert {"competitions", "medal_competitions", "valid_pct", "pass@2_pct"} <= set(summary)

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from report_grades import record, thresholds, write
 
+from mlepipe.reports.stats import pass_at_k
 from mlepipe.reports.summary import (
     load_grades,
-    pass_at_k,
     per_competition,
     print_run_summary,
     summarize,

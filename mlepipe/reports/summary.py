@@ -2,8 +2,14 @@
 
 Per seed, a rate is the share of the split's competitions with the event (any medal, gold, ...);
 the reported figure is the mean over seeds +/- the standard error of that mean (ddof=1, as
-MLE-bench reports). pass@k uses the unbiased estimator 1 - C(n-c, k) / C(n, k) per competition
-(n runs, c of them with a medal), averaged over competitions.
+MLE-bench reports), and for the any-medal rate also a bootstrap percentile interval over
+competitions and seeds. pass@k uses the unbiased estimator 1 - C(n-c, k) / C(n, k) per
+competition (n runs, c of them with a medal), averaged over competitions (`stats`).
+
+A run without a grade is missing: the expected runs are every competition x seed seen in the
+grades, for each agent and hardware config. `missing_seeds="pad"` counts a missing run as a
+failure (MLE-bench's `--pad-missing`); "drop" leaves it out, so that a seed's rate is over the
+competitions it has and pass@k over the runs that exist.
 
 Medal rates (and pass@k) count only competitions whose medal thresholds are known: without a
 leaderboard "no medal" means "not measured", not zero. Where a group has no such competition the
@@ -12,16 +18,17 @@ rate is NaN. The valid-submission rate counts every competition.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from math import comb
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
-from mlepipe.registry import DERIVED_SPLITS
+from mlepipe.registry import DERIVED_SPLITS, Registry, RegistryError
+from mlepipe.reports.stats import Bootstrap, bootstrap_rate, mean_pass_at_k, paired_comparison
 
 # Grade field -> summary column, for the rates that need medal thresholds.
 MEDAL_RATES = {
@@ -35,6 +42,15 @@ MEDAL_RATES = {
 OTHER_RATES = {"valid_submission": "valid_pct"}
 RATE_COLUMNS = {**MEDAL_RATES, **OTHER_RATES}
 GROUP = ["agent", "hardware", "split"]
+CONFIG = ["agent", "hardware"]
+RUN_KEY = ["agent", "hardware", "competition_id", "seed"]
+MISSING_SEEDS = ("pad", "drop")
+# Per-competition facts a padded run takes from the competition's other grades.
+COMPETITION_FIELDS = [
+    "metric", "is_lower_better", "gold_threshold", "silver_threshold", "bronze_threshold",
+    "median_threshold", "medals_known", "practice", "splits", "thresholds_source",
+]  # fmt: skip
+NO_CATEGORY = "none given"
 PER_COMPETITION_COLUMNS = [
     "agent", "hardware", "competition_id", "seed", "metric", "is_lower_better", "score",
     "gold_threshold", "silver_threshold", "bronze_threshold", "median_threshold", "medals_known",
@@ -63,8 +79,12 @@ def with_medals_known(grades: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_grades(paths: list[Path]) -> pd.DataFrame:
-    rows = [json.loads(Path(p).read_text()) for p in paths]
-    frame = pd.DataFrame(rows)
+    return grades_frame([json.loads(Path(p).read_text()) for p in paths])
+
+
+def grades_frame(records: list[dict]) -> pd.DataFrame:
+    """Grade records as a frame, with `medals_known` and the medal's name."""
+    frame = pd.DataFrame(records)
     if frame.empty:
         return frame
     frame = with_medals_known(frame)
@@ -88,23 +108,75 @@ def per_competition(grades: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _explode_splits(grades: pd.DataFrame) -> pd.DataFrame:
-    """One row per (grade, split): each competition's own splits, derived splits and 'all'."""
+def expected_runs(grades: pd.DataFrame) -> pd.DataFrame:
+    """The runs the grades imply: for each agent and hardware config, every competition it has a
+    grade for, with every seed that any grade names (seeds are the experiment's)."""
+    if grades.empty:
+        return pd.DataFrame(columns=RUN_KEY)
+    seeds = pd.DataFrame({"seed": sorted(grades["seed"].unique())})
+    pairs = grades[[*CONFIG, "competition_id"]].drop_duplicates()
+    return pairs.merge(seeds, how="cross")[RUN_KEY]
+
+
+def complete_runs(grades: pd.DataFrame, missing_seeds: str = "pad") -> pd.DataFrame:
+    """The grades with a `missing` column; under "pad" each missing run is added as a failed
+    run (no submission, no medal) with its competition's thresholds, under "drop" it is not."""
+    if missing_seeds not in MISSING_SEEDS:
+        raise ValueError(f"missing_seeds must be one of {MISSING_SEEDS}, got {missing_seeds!r}")
+    grades = with_medals_known(grades).assign(missing=False)
+    absent = expected_runs(grades).merge(grades[RUN_KEY], how="left", indicator=True)
+    absent = absent[absent["_merge"] == "left_only"].drop(columns="_merge")
+    if missing_seeds == "drop" or absent.empty:
+        return grades
+    facts = [c for c in COMPETITION_FIELDS if c in grades]
+    per_competition = grades.drop_duplicates("competition_id")[["competition_id", *facts]]
+    failed = {
+        "score": np.nan, "any_medal": False, "gold_medal": False, "silver_medal": False,
+        "bronze_medal": False, "above_median": False, "submission_exists": False,
+        "valid_submission": False, "run_status": "missing", "missing": True,
+    }  # fmt: skip
+    padded = absent.merge(per_competition, on="competition_id").assign(**failed)
+    return pd.concat([grades, padded], ignore_index=True)
+
+
+def missing_counts(grades: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Missing runs per (agent, hardware): those absent from the grades."""
+    absent = expected_runs(grades).merge(grades[RUN_KEY], how="left", indicator=True)
+    absent = absent[absent["_merge"] == "left_only"]
+    counts = absent.groupby(CONFIG).size()
+    return {key: int(counts.get(key, 0)) for key in grades[CONFIG].itertuples(index=False)}
+
+
+@functools.cache
+def mlebench_category(competition_id: str) -> str:
+    """MLE-bench's category of a competition (its definition's `mlebench_category`)."""
+    try:
+        spec = _registry().get(competition_id).spec
+    except RegistryError:
+        return NO_CATEGORY
+    return spec.get("mlebench_category") or NO_CATEGORY
+
+
+@functools.cache
+def _registry() -> Registry:
+    return Registry()
+
+
+def _explode(grades: pd.DataFrame, by: str) -> pd.DataFrame:
+    """One row per (grade, group). By split: each competition's own splits, derived splits and
+    'all'; by category: its MLE-bench category."""
     rows = []
     for _, g in grades.iterrows():
-        splits = set(g["splits"]) | {"all"}
-        for name, members in DERIVED_SPLITS.items():
-            if not splits.isdisjoint(members):
-                splits.add(name)
-        for s in sorted(splits):
-            rows.append({**g.to_dict(), "split": s})
+        if by == "category":
+            groups = {mlebench_category(g["competition_id"])}
+        else:
+            groups = set(g["splits"]) | {"all"}
+            for name, members in DERIVED_SPLITS.items():
+                if not groups.isdisjoint(members):
+                    groups.add(name)
+        for s in sorted(groups):
+            rows.append({**g.to_dict(), by: s})
     return pd.DataFrame(rows)
-
-
-def pass_at_k(n: int, c: int, k: int) -> float:
-    if n - c < k:
-        return 1.0
-    return 1.0 - comb(n - c, k) / comb(n, k)
 
 
 def _mean_sem(group: pd.DataFrame, col: str) -> tuple[float, float]:
@@ -116,32 +188,104 @@ def _mean_sem(group: pd.DataFrame, col: str) -> tuple[float, float]:
     return float(per_seed.mean()), float(sem)
 
 
-def summarize(grades: pd.DataFrame) -> pd.DataFrame:
-    """One row per agent x hardware x split: rates as mean and SEM over seeds, and pass@k."""
+def outcomes(group: pd.DataFrame, col: str = "any_medal") -> tuple[list[str], np.ndarray]:
+    """The competitions of a group and their competitions x seeds matrix of `col` (1/0), NaN
+    where a run is absent."""
+    table = group.pivot_table(index="competition_id", columns="seed", values=col, aggfunc="max")
+    return list(table.index), table.to_numpy(dtype=float)
+
+
+def summarize(
+    grades: pd.DataFrame,
+    missing_seeds: str = "pad",
+    bootstrap: Bootstrap | None = None,
+    by: str = "split",
+) -> pd.DataFrame:
+    """One row per agent x hardware x split (or MLE-bench category): rates as mean and SEM over
+    seeds, the any-medal rate's bootstrap interval, and pass@k for k = 1 .. seeds."""
     if grades.empty:
         return pd.DataFrame()
-    long = _explode_splits(with_medals_known(grades))
+    bootstrap = bootstrap or Bootstrap()
+    missing = missing_counts(with_medals_known(grades))
+    long = _explode(complete_runs(grades, missing_seeds), by)
+    seeds = int(grades["seed"].nunique())
     out = []
-    for key, group in long.groupby(GROUP, sort=True):
+    for key, group in long.groupby([*CONFIG, by], sort=True):
         known = group[group["medals_known"]]
-        row = dict(zip(GROUP, key, strict=True))
+        row = dict(zip([*CONFIG, by], key, strict=True))
         row["competitions"] = group["competition_id"].nunique()
         row["medal_competitions"] = known["competition_id"].nunique()
         row["seeds"] = group["seed"].nunique()
-        row["runs"] = len(group)
+        row["runs"] = int((~group["missing"]).sum())
+        row["missing_runs"] = missing[key[0], key[1]]
+        row["missing_seeds"] = missing_seeds
         for col, name in RATE_COLUMNS.items():
             row[name], row[name + "_sem"] = _mean_sem(known if col in MEDAL_RATES else group, col)
-        row["sandboxed_pct"] = float(group["sandboxed"].mean() * 100.0)
-        row.update(usage_totals(group))
-        # k runs up to the fewest runs of any competition, so that every row of one experiment
-        # has the same pass@k columns, also where no medal is known.
-        n_min = int(group.groupby("competition_id").size().min())
-        per_comp = known.groupby("competition_id")["any_medal"].agg(["size", "sum"])
-        for k in range(1, n_min + 1):
-            values = [pass_at_k(int(n), int(c), k) for n, c in per_comp.itertuples(index=False)]
-            row[f"pass@{k}_pct"] = float(np.mean(values) * 100.0) if values else np.nan
+        low, high = bootstrap_rate(outcomes(known)[1], bootstrap) if len(known) else (np.nan,) * 2
+        row["any_medal_ci_low"], row["any_medal_ci_high"] = low * 100.0, high * 100.0
+        row["ci_level"] = bootstrap.level
+        real = group[~group["missing"]]
+        row["sandboxed_pct"] = float(real["sandboxed"].astype(float).mean() * 100.0)
+        row.update(usage_totals(real))
+        matrix = outcomes(known)[1] if len(known) else np.empty((0, 0))
+        for k in range(1, seeds + 1):
+            row[f"pass@{k}_pct"] = mean_pass_at_k(matrix, k) * 100.0
         out.append(row)
     return pd.DataFrame(out)
+
+
+def compare_agents(
+    grades: pd.DataFrame,
+    agent_a: str,
+    agent_b: str,
+    missing_seeds: str = "pad",
+    bootstrap: Bootstrap | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Agent a against agent b on each hardware config both ran, per split: over the
+    competitions with known medals that both have runs of, the mean difference of their
+    any-medal rates over seeds (a - b, in points), its paired bootstrap interval, and the sign
+    test. Returns that table and the per-competition differences (split 'all')."""
+    bootstrap = bootstrap or Bootstrap()
+    for agent in (agent_a, agent_b):
+        if grades.empty or agent not in set(grades["agent"]):
+            raise ValueError(f"no grades of agent '{agent}'")
+    long = _explode(complete_runs(grades, missing_seeds), "split")
+    long = long[long["medals_known"]]
+    rows, per_competition = [], []
+    hardware = sorted(
+        set(grades.loc[grades["agent"] == agent_a, "hardware"])
+        & set(grades.loc[grades["agent"] == agent_b, "hardware"])
+    )
+    for hw in hardware:
+        for split in sorted(set(long.loc[long["hardware"] == hw, "split"])):
+            here = long[(long["hardware"] == hw) & (long["split"] == split)]
+            ids_a, a = outcomes(here[here["agent"] == agent_a])
+            ids_b, b = outcomes(here[here["agent"] == agent_b])
+            both = sorted(set(ids_a) & set(ids_b))
+            a = a[[ids_a.index(c) for c in both]] if both else np.empty((0, 0))
+            b = b[[ids_b.index(c) for c in both]] if both else np.empty((0, 0))
+            paired = paired_comparison(both, a, b, bootstrap)
+            rows.append({
+                "agent_a": agent_a, "agent_b": agent_b, "hardware": hw, "split": split,
+                "competitions": len(both),
+                "rate_a_pct": float(paired.rate_a.mean() * 100) if both else np.nan,
+                "rate_b_pct": float(paired.rate_b.mean() * 100) if both else np.nan,
+                "mean_difference_pct": paired.mean_difference * 100,
+                "ci_low_pct": paired.ci_low * 100, "ci_high_pct": paired.ci_high * 100,
+                "ci_level": bootstrap.level, "wins": paired.wins, "losses": paired.losses,
+                "ties": paired.ties, "sign_test_p": paired.sign_test_p,
+                "missing_seeds": missing_seeds,
+            })  # fmt: skip
+            if split == "all":
+                per_competition += [
+                    {"hardware": hw, "competition_id": c, "rate_a_pct": ra * 100,
+                     "rate_b_pct": rb * 100, "difference_pct": (ra - rb) * 100}
+                    for c, ra, rb in zip(both, paired.rate_a, paired.rate_b, strict=True)
+                ]  # fmt: skip
+    return pd.DataFrame(rows), pd.DataFrame(
+        per_competition,
+        columns=["hardware", "competition_id", "rate_a_pct", "rate_b_pct", "difference_pct"],
+    )
 
 
 def usage_totals(group: pd.DataFrame) -> dict[str, float]:
@@ -169,10 +313,18 @@ def _rate_text(mean: float, sem: float) -> str:
     return f"{mean:.1f} ± {sem:.1f} %" if pd.notna(sem) else f"{mean:.1f} %"
 
 
-def _grade_records(results: Path) -> tuple[list[dict], list[Path]]:
-    """The grade records under results/grades/, and the files that could not be read."""
+def grades_dir(path: Path | str) -> Path:
+    """The grades folder (<agent>/<hardware>/<competition>/<seed>.json) of a results folder, or
+    the folder itself."""
+    path = Path(path)
+    return path / "grades" if (path / "grades").is_dir() else path
+
+
+def read_grade_records(folder: Path | str) -> tuple[list[dict], list[Path]]:
+    """The grade records under a grades (or results) folder, and the files that could not be
+    read."""
     records, unreadable = [], []
-    for path in sorted((results / "grades").glob("*/*/*/*.json")):
+    for path in sorted(grades_dir(folder).glob("*/*/*/*.json")):
         try:
             records.append(json.loads(path.read_text()))
         except (OSError, ValueError):
@@ -228,7 +380,7 @@ def print_run_summary(
     else:
         say(f"mlepipe: no reports yet (no {summary_csv})")
 
-    grades, unreadable = _grade_records(results)
+    grades, unreadable = read_grade_records(results / "grades")
     bad = [g for g in grades if g.get("run_status", "ok") != "ok"]
     say(f"Runs graded: {len(grades)}; failed (run status not ok): {len(bad)}")
     if unreadable:

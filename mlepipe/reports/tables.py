@@ -15,17 +15,65 @@ from pathlib import Path
 
 import pandas as pd
 
-from mlepipe.reports.summary import load_grades, per_competition, summarize
+from mlepipe.reports.stats import Bootstrap
+from mlepipe.reports.summary import (
+    compare_agents,
+    load_grades,
+    per_competition,
+    summarize,
+)
 
 NA = "n/a"
 
-SUMMARY_NOTE = (
-    "Rates in percent, mean ± standard error over seeds. Medal rates and pass@k count only the "
-    "competitions with known medal thresholds (column 'With known medals'); n/a where there is "
-    "none. Valid submissions count every competition. Tokens and cost: all runs of the row "
-    "through the model gateway, as the provider reported them; cost n/a where a model has no "
-    "price."
-)
+MISSING_NOTES = {
+    "pad": "Missing runs (an expected competition x seed without a grade) count as failed runs "
+    "(missing_seeds: pad, as MLE-bench's --pad-missing).",
+    "drop": "Missing runs (an expected competition x seed without a grade) are left out "
+    "(missing_seeds: drop): a seed's rate is over the competitions it has, pass@k over the runs "
+    "that exist (n/a where a competition has fewer than k).",
+}
+
+
+def statistics_note(missing_seeds: str, bootstrap: Bootstrap) -> str:
+    """How the figures were computed: the choice for missing runs and the bootstrap."""
+    return (
+        f"{MISSING_NOTES[missing_seeds]} Expected runs: each competition an agent and hardware "
+        "config has grades for, with every seed of the experiment. Interval: bootstrap "
+        f"percentile interval at {bootstrap.level:.0%}, {bootstrap.resamples} resamples of the "
+        f"competitions and of the seeds within each (RNG seed {bootstrap.seed})."
+    )
+
+
+def summary_note(missing_seeds: str, bootstrap: Bootstrap) -> str:
+    return (
+        "Rates in percent, mean ± standard error over seeds. Medal rates and pass@k (unbiased "
+        "estimator, k = 1 .. seeds) count only the competitions with known medal thresholds "
+        "(column 'With known medals'); n/a where there is none. Valid submissions count every "
+        "competition. Tokens and cost: all runs of the row through the model gateway, as the "
+        "provider reported them; cost n/a where a model has no price. "
+        + statistics_note(missing_seeds, bootstrap)
+    )
+
+
+def category_note(missing_seeds: str, bootstrap: Bootstrap) -> str:
+    return (
+        "Per MLE-bench competition category (the definition's mlebench_category; 'none given' "
+        "where MLE-bench's category is not recorded). Rates as in the summary. "
+        + statistics_note(missing_seeds, bootstrap)
+    )
+
+
+def comparison_note(agent_a: str, agent_b: str, bootstrap: Bootstrap, missing: str) -> str:
+    return (
+        f"{agent_a} against {agent_b} on the same hardware config and on the competitions with "
+        "known medals that both have runs of. Per competition, each agent's any-medal rate over "
+        f"its seeds; difference = {agent_a} - {agent_b} in percentage points. Wins / losses / "
+        "ties: competitions where the difference is positive / negative / zero. Sign test: "
+        "two-sided exact binomial over the competitions whose difference is not zero (n/a when "
+        "there is none). " + statistics_note(missing, bootstrap)
+    )
+
+
 PER_COMPETITION_NOTE = (
     "Every graded run. Scores as graded (rounded to 5 decimals), thresholds as the leaderboard "
     "gives them. Medal n/a: no medal thresholds for that competition. Tokens and cost n/a: the "
@@ -66,6 +114,14 @@ def usd(value) -> str:
     return NA if _missing(value) else f"{float(value):.6f}"
 
 
+def interval(low, high) -> str:
+    return NA if _missing(low) or _missing(high) else f"{low:.1f} – {high:.1f}"
+
+
+def p_value(value) -> str:
+    return NA if _missing(value) else f"{float(value):.4g}"
+
+
 def rate(mean, sem=None) -> str:
     if _missing(mean):
         return NA
@@ -91,6 +147,22 @@ def pass_columns(frame: pd.DataFrame) -> list[str]:
     return sorted(found, key=lambda c: int(c[5:-4]))
 
 
+def _ci_column(frame: pd.DataFrame) -> Column:
+    level = frame["ci_level"].iloc[0] if "ci_level" in frame and len(frame) else 0.95
+    return Column(
+        f"Any medal, {level:.0%} CI (%)",
+        lambda r: interval(r.get("any_medal_ci_low"), r.get("any_medal_ci_high")),
+        numeric=True,
+    )
+
+
+def _pass_columns(frame: pd.DataFrame) -> list[Column]:
+    return [
+        Column(f"pass@{name[5:-4]} (%)", lambda r, n=name: rate(r.get(n)), numeric=True)
+        for name in pass_columns(frame)
+    ]
+
+
 def summary_columns(summary: pd.DataFrame) -> list[Column]:
     cols = [
         Column("Agent", lambda r: text(r.get("agent"))),
@@ -99,7 +171,9 @@ def summary_columns(summary: pd.DataFrame) -> list[Column]:
         Column("Competitions", lambda r: count(r.get("competitions")), numeric=True),
         Column("With known medals", lambda r: count(r.get("medal_competitions")), numeric=True),
         Column("Seeds", lambda r: count(r.get("seeds")), numeric=True),
+        Column("Missing runs", lambda r: count(r.get("missing_runs")), numeric=True),
         _rate_column("Any medal (%)", "any_medal_pct"),
+        _ci_column(summary),
         _rate_column("Gold (%)", "gold_pct"),
         _rate_column("Silver (%)", "silver_pct"),
         _rate_column("Bronze (%)", "bronze_pct"),
@@ -112,10 +186,54 @@ def summary_columns(summary: pd.DataFrame) -> list[Column]:
         Column("Cost (USD)", lambda r: usd(r.get("cost_usd")), numeric=True),
         Column("Cost per run (USD)", lambda r: usd(r.get("cost_per_run_usd")), numeric=True),
     ]
-    for name in pass_columns(summary):
-        k = name[5:-4]
-        cols.append(Column(f"pass@{k} (%)", lambda r, n=name: rate(r.get(n)), numeric=True))
-    return cols
+    return cols + _pass_columns(summary)
+
+
+def category_columns(table: pd.DataFrame) -> list[Column]:
+    return [
+        Column("Agent", lambda r: text(r.get("agent"))),
+        Column("Hardware", lambda r: text(r.get("hardware"))),
+        Column("MLE-bench category", lambda r: text(r.get("category"))),
+        Column("Competitions", lambda r: count(r.get("competitions")), numeric=True),
+        Column("With known medals", lambda r: count(r.get("medal_competitions")), numeric=True),
+        Column("Seeds", lambda r: count(r.get("seeds")), numeric=True),
+        Column("Missing runs", lambda r: count(r.get("missing_runs")), numeric=True),
+        _rate_column("Any medal (%)", "any_medal_pct"),
+        _ci_column(table),
+        _rate_column("Valid submissions (%)", "valid_pct"),
+        *_pass_columns(table),
+    ]
+
+
+def comparison_columns(table: pd.DataFrame) -> list[Column]:
+    level = table["ci_level"].iloc[0] if "ci_level" in table and len(table) else 0.95
+    return [
+        Column("Hardware", lambda r: text(r.get("hardware"))),
+        Column("Split", lambda r: text(r.get("split"))),
+        Column("Competitions", lambda r: count(r.get("competitions")), numeric=True),
+        Column(f"{text(table['agent_a'].iloc[0]) if len(table) else 'A'} any medal (%)",
+               lambda r: rate(r.get("rate_a_pct")), numeric=True),
+        Column(f"{text(table['agent_b'].iloc[0]) if len(table) else 'B'} any medal (%)",
+               lambda r: rate(r.get("rate_b_pct")), numeric=True),
+        Column("Mean difference (points)", lambda r: rate(r.get("mean_difference_pct")),
+               numeric=True),
+        Column(f"{level:.0%} CI (points)",
+               lambda r: interval(r.get("ci_low_pct"), r.get("ci_high_pct")), numeric=True),
+        Column("Wins", lambda r: count(r.get("wins")), numeric=True),
+        Column("Losses", lambda r: count(r.get("losses")), numeric=True),
+        Column("Ties", lambda r: count(r.get("ties")), numeric=True),
+        Column("Sign test p", lambda r: p_value(r.get("sign_test_p")), numeric=True),
+    ]  # fmt: skip
+
+
+def difference_columns(agent_a: str, agent_b: str) -> list[Column]:
+    return [
+        Column("Hardware", lambda r: text(r.get("hardware"))),
+        Column("Competition", lambda r: text(r.get("competition_id"))),
+        Column(f"{agent_a} any medal (%)", lambda r: rate(r.get("rate_a_pct")), numeric=True),
+        Column(f"{agent_b} any medal (%)", lambda r: rate(r.get("rate_b_pct")), numeric=True),
+        Column("Difference (points)", lambda r: rate(r.get("difference_pct")), numeric=True),
+    ]
 
 
 def per_competition_columns() -> list[Column]:
@@ -154,6 +272,7 @@ def cells(frame: pd.DataFrame, columns: list[Column]) -> list[list[str]]:
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 1.5rem; color: #222; }
 h1 { font-size: 1.3rem; margin: 0 0 0.4rem; }
+h2 { font-size: 1.1rem; margin: 1.5rem 0 0.4rem; }
 p.note { max-width: 60rem; color: #444; margin: 0 0 1rem; }
 table { border-collapse: collapse; font-size: 0.88rem; }
 th, td { padding: 0.3rem 0.6rem; border-bottom: 1px solid #ddd; text-align: left; }
@@ -166,8 +285,11 @@ td.long { max-width: 36rem; overflow-wrap: anywhere; white-space: normal; }
 """
 
 
-def html_table(title: str, note: str, columns: list[Column], rows: list[list[str]]) -> str:
-    """A small self-contained HTML page holding one table."""
+# One table of a page: heading (None for a page's only table), note, columns, rows.
+Section = tuple[str | None, str, list[Column], list[list[str]]]
+
+
+def _html_section(heading: str | None, note: str, columns: list[Column], rows) -> str:
     e = html.escape
 
     def attrs(col: Column, value: str | None = None) -> str:
@@ -188,15 +310,30 @@ def html_table(title: str, note: str, columns: list[Column], rows: list[list[str
     if not rows:
         body = f'<tr><td colspan="{len(columns)}">no rows</td></tr>'
     return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
-        f'<h1>{e(title)}</h1>\n<p class="note">{e(note)}</p>\n'
-        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
-        "</body>\n</html>\n"
+        (f"<h2>{e(heading)}</h2>\n" if heading else "")
+        + f'<p class="note">{e(note)}</p>\n'
+        + f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n"
     )
 
 
-def _md_cell(value: str) -> str:
+def html_page(title: str, sections: list[Section]) -> str:
+    """A small self-contained HTML page holding one or more tables."""
+    e = html.escape
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{e(title)}</h1>\n"
+        + "".join(_html_section(*section) for section in sections)
+        + "</body>\n</html>\n"
+    )
+
+
+def html_table(title: str, note: str, columns: list[Column], rows: list[list[str]]) -> str:
+    """A small self-contained HTML page holding one table."""
+    return html_page(title, [(None, note, columns, rows)])
+
+
+def md_cell(value: str) -> str:
     # Markdown viewers render inline HTML: escape it, and keep each cell on its row.
     value = html.escape(value, quote=False)
     return re.sub(r"\s+", " ", value.replace("\\", "\\\\").replace("|", "\\|")).strip()
@@ -206,9 +343,9 @@ def markdown_table(title: str, note: str, columns: list[Column], rows: list[list
     lines = [f"## {title}", "", note, ""]
     if not rows:
         return "\n".join(lines + ["_no rows_", ""])
-    lines.append("| " + " | ".join(_md_cell(c.header) for c in columns) + " |")
+    lines.append("| " + " | ".join(md_cell(c.header) for c in columns) + " |")
     lines.append("|" + "|".join("---:" if c.numeric else "---" for c in columns) + "|")
-    lines += ["| " + " | ".join(_md_cell(v) for v in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -217,14 +354,38 @@ def _readable_order(table: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(keys, kind="stable") if keys else table
 
 
+def _write_views(name: str, frame: pd.DataFrame, title: str, sections, outputs) -> None:
+    """`<name>_{csv,parquet,md,html}` where `outputs` names a path: the numbers of `frame`, and
+    the sections as Markdown and one HTML page."""
+    path = outputs.get
+    if path(f"{name}_csv"):
+        frame.to_csv(path(f"{name}_csv"), index=False)
+    if path(f"{name}_parquet"):
+        frame.to_parquet(path(f"{name}_parquet"), index=False)
+    if path(f"{name}_md"):
+        md = [markdown_table(heading or title, note, cols, rows) for heading, note, cols, rows
+              in sections]  # fmt: skip
+        Path(path(f"{name}_md")).write_text("\n".join(md))
+    if path(f"{name}_html"):
+        Path(path(f"{name}_html")).write_text(html_page(title, sections))
+
+
 def write_tables(
     grades: pd.DataFrame,
     outputs: Mapping[str, str | Path],
     excluded: Iterable[tuple[str, str]] = (),
+    missing_seeds: str = "pad",
+    bootstrap: Bootstrap | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Writes `{per_competition,summary}_{csv,parquet,md,html}` and `excluded` where `outputs`
-    names a path for them; returns the two tables."""
-    tables = {"per_competition": per_competition(grades), "summary": summarize(grades)}
+    """Writes `{per_competition,summary,by_category}_{csv,parquet,md,html}` and `excluded` where
+    `outputs` names a path for them; returns the three tables."""
+    bootstrap = bootstrap or Bootstrap()
+    stats = {"missing_seeds": missing_seeds, "bootstrap": bootstrap}
+    tables = {
+        "per_competition": per_competition(grades),
+        "summary": summarize(grades, **stats),
+        "by_category": summarize(grades, by="category", **stats),
+    }
     views = {
         "per_competition": (
             "Scores per competition",
@@ -234,23 +395,20 @@ def write_tables(
         ),
         "summary": (
             "Summary per agent, hardware and split",
-            SUMMARY_NOTE,
+            summary_note(missing_seeds, bootstrap),
             summary_columns(tables["summary"]),
             tables["summary"],
+        ),
+        "by_category": (
+            "Summary per agent, hardware and MLE-bench category",
+            category_note(missing_seeds, bootstrap),
+            category_columns(tables["by_category"]),
+            tables["by_category"],
         ),
     }
     for name, frame in tables.items():
         title, note, columns, shown = views[name]
-        rows = cells(shown, columns)
-        path = outputs.get
-        if path(f"{name}_csv"):
-            frame.to_csv(path(f"{name}_csv"), index=False)
-        if path(f"{name}_parquet"):
-            frame.to_parquet(path(f"{name}_parquet"), index=False)
-        if path(f"{name}_md"):
-            Path(path(f"{name}_md")).write_text(markdown_table(title, note, columns, rows))
-        if path(f"{name}_html"):
-            Path(path(f"{name}_html")).write_text(html_table(title, note, columns, rows))
+        _write_views(name, frame, title, [(None, note, columns, cells(shown, columns))], outputs)
     if "excluded" in outputs:
         pd.DataFrame(list(excluded), columns=["competition_id", "reason"]).to_csv(
             outputs["excluded"], index=False
@@ -258,9 +416,57 @@ def write_tables(
     return tables
 
 
+def comparison_sections(
+    grades: pd.DataFrame,
+    agent_a: str,
+    agent_b: str,
+    missing_seeds: str = "pad",
+    bootstrap: Bootstrap | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Section]]:
+    """The paired comparison of two agents: its two tables, and their readable sections."""
+    bootstrap = bootstrap or Bootstrap()
+    table, differences = compare_agents(grades, agent_a, agent_b, missing_seeds, bootstrap)
+    sections: list[Section] = [
+        (
+            None,
+            comparison_note(agent_a, agent_b, bootstrap, missing_seeds),
+            comparison_columns(table),
+            cells(table, comparison_columns(table)),
+        ),
+        (
+            "Per competition (split all)",
+            f"Each competition's any-medal rate over seeds; difference = {agent_a} - {agent_b}.",
+            difference_columns(agent_a, agent_b),
+            cells(differences, difference_columns(agent_a, agent_b)),
+        ),
+    ]
+    return table, differences, sections
+
+
+def write_comparison(
+    grades: pd.DataFrame,
+    agent_a: str,
+    agent_b: str,
+    outputs: Mapping[str, str | Path],
+    missing_seeds: str = "pad",
+    bootstrap: Bootstrap | None = None,
+) -> pd.DataFrame:
+    """Writes `compare_{csv,md,html}` (and `differences_csv`) where `outputs` names a path."""
+    table, differences, sections = comparison_sections(
+        grades, agent_a, agent_b, missing_seeds, bootstrap
+    )
+    _write_views("compare", table, f"{agent_a} against {agent_b}", sections, outputs)
+    if outputs.get("differences_csv"):
+        differences.to_csv(outputs["differences_csv"], index=False)
+    return table
+
+
 def write_tables_from_files(
     grade_paths: Iterable[str | Path],
     outputs: Mapping[str, str | Path],
     excluded: Iterable[tuple[str, str]] = (),
+    missing_seeds: str = "pad",
+    bootstrap: Bootstrap | None = None,
 ) -> dict[str, pd.DataFrame]:
-    return write_tables(load_grades([Path(p) for p in grade_paths]), outputs, excluded)
+    grades = load_grades([Path(p) for p in grade_paths])
+    return write_tables(grades, outputs, excluded, missing_seeds, bootstrap)
