@@ -288,9 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=cmd_thresholds)
 
-    from mlepipe.harness import run
+    from mlepipe.harness import images, run
 
     run.add_commands(sub)
+    images.add_commands(sub)
     return p
 
 
