@@ -64,6 +64,11 @@ class Podman:
     def stop(self) -> None:
         self.service.terminate()
         self.service.wait(timeout=30)
+        # The overlay storage stays mounted after the service ends: unmount it, or the test
+        # session's temporary folders cannot be removed.
+        subprocess.run(["podman", *self.flags, "unmount", "--all"], env=self.env,
+                       capture_output=True)  # fmt: skip
+        subprocess.run(["umount", "-l", str(self.folder / "root" / "overlay")], capture_output=True)
 
     def build_base_image(self) -> None:
         self.podman(

@@ -240,3 +240,15 @@ def test_orphans_of_dead_harnesses_are_removed_by_the_next_run(podman_engine, ru
     assert result.exit_code == 0
     assert f"removed containers of dead runs: {orphan.name}" in result.notes
     assert podman_engine.containers() == []
+
+
+def test_privileged_agent_is_refused_unless_the_experiment_allows_it(tmp_path):
+    from mlepipe.agents.config import Agent
+    from mlepipe.harness.run import _runner_options
+
+    agent = Agent("boxed", {"kind": "command", "command": "true", "image": BASE_IMAGE,
+                            "privileged": True}, tmp_path)  # fmt: skip
+    with pytest.raises(SandboxUnavailable, match="allow_privileged: true"):
+        _runner_options("container", agent, "key", None, allow_privileged=False)
+    options = _runner_options("container", agent, "key", None, allow_privileged=True)
+    assert options["privileged"] and options["image"] == BASE_IMAGE

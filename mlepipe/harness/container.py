@@ -10,12 +10,12 @@ non-root user without capabilities, and the hardware config's memory, CPU and pr
 set on the container by the engine. An image labelled ``org.mlepipe.host-usr=ro`` is a shell
 around the host's system: the host's /usr is bound read-only into it, as bubblewrap does.
 
-The harness starts a small attach process (``python -m mlepipe.harness.container``) in place of
-the agent: it starts the container, copies its output to the harness's captured streams and
-exits with the container's status, so that the time limit, disk quota and output cap work as
-for every runner. The container is no child of the harness: the attach process removes it when
-the harness dies (it holds a pipe from the harness), and every container carries labels naming
-its run and its harness, so that the next run removes any a killed pipeline left behind.
+The harness starts a small attach process (``container_attach``) in place of the agent: it
+starts the container, copies its output to the harness's captured streams and exits with the
+container's status, so that the time limit, disk quota and output cap work as for every runner.
+The container is no child of the harness: the attach process removes it when the harness dies
+(it holds a pipe from the harness), and every container carries labels naming its run and its
+harness, so that the next run removes any a killed pipeline left behind.
 
 OOM: Podman 4.3 reports ``OOMKilled: false`` even for a container killed at its memory limit,
 so a run also counts as OOM-killed when the kernel's log (/dev/kmsg, readable by root) has an
@@ -24,18 +24,12 @@ so a run also counts as OOM-killed when the kernel's log (/dev/kmsg, readable by
 
 from __future__ import annotations
 
-import argparse
-import ctypes
-import http.client
-import json
+import functools
 import os
-import signal
 import socket
 import stat
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -49,15 +43,16 @@ from mlepipe.harness.runner import (
     Launch,
     Limits,
     Runner,
-    SandboxError,
     SandboxUnavailable,
 )
-from mlepipe.registry import PACKAGE_DIR
 
 LABEL_RUN = "org.mlepipe.run"
 LABEL_HARNESS = "org.mlepipe.harness"  # host:pid:start-time of the harness that made it
 LABEL_HOST_USR = "org.mlepipe.host-usr"
 DEFAULT_ENGINE = "unix:///var/run/docker.sock"
+# Started by path with the standard library only: it starts in a fraction of the time the
+# package and the docker SDK take to import.
+ATTACH_SCRIPT = Path(__file__).with_name("container_attach.py")
 ENGINE_HINT = (
     "start an engine and name its socket with `container_engine:` in the configuration "
     "(Podman: `podman system service --time=0 unix:///run/podman/podman.sock`; Docker Engine: "
@@ -65,6 +60,7 @@ ENGINE_HINT = (
 )
 
 
+@functools.lru_cache(maxsize=8)  # one connection pool per engine and process
 def engine_client(engine: str, timeout: float = 60):
     """A docker SDK client of ``engine``; SandboxUnavailable where none answers there."""
     try:
@@ -193,11 +189,10 @@ class ContainerRunner(Runner):
         self.identity["container"] = self._container.name
         guard_read, guard_write = os.pipe()
         argv = [
-            sys.executable, "-m", "mlepipe.harness.container",
-            "--engine", self.engine, "--container", self._container.id,
-            "--guard-fd", str(guard_read),
+            sys.executable, "-I", str(ATTACH_SCRIPT), self.engine, self._container.id,
+            str(guard_read),
         ]  # fmt: skip
-        env = {"PATH": SYSTEM_PATH, "PYTHONPATH": str(PACKAGE_DIR.parent), "LANG": "C.UTF-8"}
+        env = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
         return Launch(argv, env=env, cwd="/", pass_fds=[guard_read], held_fds=[guard_write])
 
     def container_spec(self, command: Command, image_attrs: dict, notes: list[str]) -> dict:
@@ -378,92 +373,3 @@ class _KernelLog:
             os.close(self.fd)
             self.fd = None
         return found
-
-
-# --- the attach process --------------------------------------------------------------------
-# Plain HTTP on the engine's socket (the Docker Engine API, which Podman serves too): the
-# standard library starts in a fraction of the time the docker SDK takes to import.
-
-
-class _Engine:
-    def __init__(self, engine: str) -> None:
-        self.engine = engine
-
-    def request(self, method: str, path: str, stream: bool = False):
-        scheme, _, rest = self.engine.partition("://")
-        if scheme == "unix":
-            conn = _UnixConnection(rest)
-        else:
-            conn = http.client.HTTPConnection(rest.split("/", 1)[0])
-        conn.request(method, path)
-        response = conn.getresponse()
-        if response.status >= 400:
-            body = response.read(500).decode(errors="replace")
-            raise SandboxError(f"{method} {path}: HTTP {response.status} {body}")
-        return response if stream else json.loads(response.read() or b"null")
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost")
-        self.socket_path = path
-
-    def connect(self) -> None:
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.socket_path)
-
-
-def attach(engine: str, container_id: str, guard_fd: int) -> int:
-    """Start the container, copy its output to stdout/stderr, return its exit status. SIGTERM
-    is passed on to it; when the harness dies (the guard pipe closes) it is removed."""
-    api = _Engine(engine)
-    base = f"/containers/{container_id}"
-    # The harness's parent-death signal would kill this process before it can clean up.
-    ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)
-
-    def on_harness_gone() -> None:
-        while os.read(guard_fd, 1):
-            pass
-        try:
-            api.request("DELETE", f"{base}?force=1")
-        finally:
-            os._exit(137)
-
-    threading.Thread(target=on_harness_gone, daemon=True).start()
-    signal.signal(signal.SIGTERM, lambda *_: api.request("POST", f"{base}/kill?signal=SIGTERM"))
-    api.request("POST", f"{base}/start")
-    logs = api.request("GET", f"{base}/logs?follow=1&stdout=1&stderr=1", stream=True)
-    # Without a TTY the stream is multiplexed: an 8-byte header (stream, 0, 0, 0, size) per frame.
-    while header := logs.read(8):
-        if len(header) < 8:
-            break
-        size = int.from_bytes(header[4:8], "big")
-        os.write(2 if header[0] == 2 else 1, logs.read(size))
-    # The stream ends when the container does; the engine records its status a moment later.
-    for _ in range(500):
-        state = api.request("GET", f"{base}/json")["State"]
-        if not state.get("Running"):
-            return int(state.get("ExitCode") or 0)
-        time.sleep(0.02)
-    return int(api.request("POST", f"{base}/wait")["StatusCode"])
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="attach to one run's container")
-    parser.add_argument("--engine", required=True)
-    parser.add_argument("--container", required=True)
-    parser.add_argument("--guard-fd", type=int, required=True)
-    args = parser.parse_args()
-    try:
-        code = attach(args.engine, args.container, args.guard_fd)
-    except SandboxUnavailable as exc:
-        print(f"mlepipe container: {exc}", file=sys.stderr)
-        code = 125
-    except Exception as exc:
-        print(f"mlepipe container: {type(exc).__name__}: {exc}", file=sys.stderr)
-        code = 125
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()
