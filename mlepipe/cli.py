@@ -367,9 +367,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="hardware configs, for the time limit and hardware columns")  # fmt: skip
     sp.set_defaults(func=cmd_export_leaderboard)
 
-    from mlepipe.harness import run
+    from mlepipe.harness import images, run
 
     run.add_commands(sub)
+    images.add_commands(sub)
     return p
 
 

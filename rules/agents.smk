@@ -3,6 +3,7 @@ rule run_agent:
     run.json, also when the agent crashes, times out or writes nothing."""
     input:
         prepared=prepared_marker,
+        image=agent_image_input,
     output:
         run=RESULTS / "runs" / "{agent}" / "{hardware}" / "{competition}" / "{seed}" / "run.json",
     log:
@@ -16,6 +17,7 @@ rule run_agent:
         run_dir=lambda wc, output: Path(output.run).parent,
         data_dir=DATA,
         sandbox=config["sandbox"],
+        container=container_args,
         cap=config["submission_cap_mb"],
         agents_file=config["agents_file"],
         hardware_file=config["hardware_file"],
@@ -32,6 +34,25 @@ rule run_agent:
         "{params.mlepipe} run-agent --agent {wildcards.agent} --hardware {wildcards.hardware} "
         "--competition {wildcards.competition} --seed {wildcards.seed} "
         "--data-dir {params.data_dir} --run-dir {params.run_dir} --sandbox {params.sandbox} "
-        "--submission-cap-mb {params.cap} --agents-file {params.agents_file} "
+        "{params.container} --submission-cap-mb {params.cap} --agents-file {params.agents_file} "
         "--hardware-file {params.hardware_file} --prices-file {params.prices_file} "
         "> {log} 2>&1"
+
+
+rule build_image:
+    """An agent's image, built locally from its build context (`build:`); the image id is the
+    target, so a changed Dockerfile or context reruns that agent's runs only."""
+    input:
+        context=agent_build_context,
+    output:
+        image=RESULTS / "images" / "{agent}.id",
+    log:
+        RESULTS / "logs" / "images" / "{agent}.log",
+    params:
+        mlepipe=MLEPIPE,
+        engine=config["container_engine"],
+        agents_file=config["agents_file"],
+    localrule: True
+    shell:
+        "{params.mlepipe} build-image --agent {wildcards.agent} --agents-file {params.agents_file} "
+        "--container-engine {params.engine} --out {output.image} > {log} 2>&1"

@@ -162,6 +162,31 @@ def agent_version(wildcards):
     return _agent_version(wildcards.agent)
 
 
+def agent_build_context(wildcards):
+    """The files of an agent's build context: editing any rebuilds its image."""
+    folder = AGENTS_ALL[wildcards.agent].build_dir
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder else []
+
+
+def agent_image_input(wildcards):
+    """A built image's id file, for runs in containers."""
+    agent = AGENTS_ALL[wildcards.agent]
+    if config["sandbox"] != "container" or agent.build_dir is None:
+        return []
+    return rules.build_image.output.image.format(agent=wildcards.agent)
+
+
+def container_args(wildcards):
+    if config["sandbox"] != "container":
+        return ""
+    allow = " --allow-privileged" if config["allow_privileged"] else ""
+    return f"--container-engine {config['container_engine']}{allow}"
+
+
+# Grading runs the pipeline's own code: in bubblewrap whenever the agents run in containers.
+GRADING_SANDBOX = "none" if config["sandbox"] == "none" else "bubblewrap"
+
+
 @functools.cache
 def _agent_prices(name):
     return gateway_prices(AGENTS_ALL[name], Path(config["prices_file"]))

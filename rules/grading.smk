@@ -24,7 +24,7 @@ rule grade_run:
         leaderboards=str(LEADERBOARDS),
         data_dir=DATA,
         run_dir=lambda wc, input: Path(input.run).parent,
-        sandbox=config["sandbox"],
+        sandbox=GRADING_SANDBOX,
         last_memory_mb=grading_memory_mb(GRADING_RETRIES + 1),
     shell:
         "{params.mlepipe} grade-run --run-dir {params.run_dir} --competition {wildcards.competition} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from podman_engine import podman_engine  # noqa: F401 (a session fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -53,6 +53,19 @@ class Agent:
         """The module a builtin agent runs as (`python -m`): `module`, else the agent's name."""
         return f"mlepipe.agents.{self.spec.get('module', self.name)}"
 
+    @property
+    def build_dir(self) -> Path | None:
+        """The folder with the Dockerfile the agent's image is built from, if any."""
+        d = self.spec.get("build")
+        return (self.base_dir / d).resolve() if d else None
+
+    @property
+    def image(self) -> str | None:
+        """The image the agent runs in under the container runner (built ones get a name)."""
+        if self.spec.get("image"):
+            return self.spec["image"]
+        return f"mlepipe-agent-{self.name.lower()}:latest" if self.build_dir else None
+
     def argv(self) -> list[str]:
         if self.kind == "builtin":
             return ["python", "-m", self.builtin_module]
@@ -62,18 +75,21 @@ class Agent:
     def code_files(self) -> list[Path]:
         """The files whose content versions the agent: a builtin agent's module (a package's
         `__main__` too, which is what `python -m` runs) and every package module it imports
-        (the shared agent contract too); a command agent's code_dir."""
+        (the shared agent contract too); a command agent's code_dir; the image's build context."""
         if self.kind == "builtin":
             from mlepipe.pipeline import module_closure
 
             module = self.builtin_module
             return module_closure([module, f"{module}.__main__"])
-        if self.code_dir and self.code_dir.is_dir():
-            return sorted(
-                p for p in self.code_dir.rglob("*")
+        folders = [d for d in (self.code_dir, self.build_dir) if d and d.is_dir()]
+        return sorted(
+            {
+                p
+                for d in folders
+                for p in d.rglob("*")
                 if p.is_file() and "__pycache__" not in p.parts
-            )  # fmt: skip
-        return []
+            }
+        )
 
     def version(self) -> str:
         """Digest of the settings and code; the pipeline reruns an agent's runs when it changes."""

@@ -4,7 +4,8 @@ Fields, in the order written: agent, agent_version, competition_id, hardware, ha
 seed, host, start, sandbox, env_passed_through (names only, never values), gpu_ids,
 wall_limit_seconds, wall_limit_source, slurm; then the sandbox's result (runner, exit_code,
 signal, timed_out, oom_killed, wall_seconds, limits_enforced, sandbox_notes, harness_error,
-disk_exceeded, disk_peak_mb, output_dropped_bytes); then usage (the model gateway's metering,
+disk_exceeded, disk_peak_mb, output_dropped_bytes, runner_identity: e.g. the container's
+image id and digests); then usage (the model gateway's metering,
 null without a gateway: mlepipe.gateway), end, submission (found, accepted, rejected_reason) and
 status. The grader and the reports read these names.
 """
@@ -65,7 +66,7 @@ def result_fields(result: SandboxResult) -> dict[str, Any]:
         "wall_seconds": round(result.wall_seconds, 3), "limits_enforced": result.enforced,
         "sandbox_notes": result.notes, "harness_error": None,
         "disk_exceeded": result.disk_exceeded, "disk_peak_mb": result.disk_peak_mb,
-        "output_dropped_bytes": result.output_dropped,
+        "output_dropped_bytes": result.output_dropped, "runner_identity": result.identity,
     }  # fmt: skip
 
 
@@ -76,6 +77,7 @@ def harness_error_fields(runner: str, exc: Exception) -> dict[str, Any]:
         "oom_killed": False, "wall_seconds": 0.0, "limits_enforced": {}, "sandbox_notes": [],
         "harness_error": f"{type(exc).__name__}: {exc}",
         "disk_exceeded": None, "disk_peak_mb": None, "output_dropped_bytes": {},
+        "runner_identity": {},
     }  # fmt: skip
 
 

@@ -166,9 +166,14 @@ def run_agent(
     submission_cap_mb: int = DEFAULT_SUBMISSION_CAP_MB,
     gpu_ids: tuple[str, ...] = (),
     prices_file: Path | None = None,
+    container_engine: str | None = None,
+    allow_privileged: bool = False,
 ) -> dict[str, Any]:
     """Runs one agent on one competition; returns (and writes) the run record."""
-    runner = get_runner(sandbox)
+    key = f"{agent.name}/{hardware_name}/{competition.id}/{seed}"
+    runner = get_runner(
+        sandbox, **_runner_options(sandbox, agent, key, container_engine, allow_privileged)
+    )
     run_dir = Path(run_dir)
     with _exclusive(run_dir):
         mounts = _fresh_run_dir(run_dir, agent, competition, data_dir)
@@ -198,7 +203,6 @@ def run_agent(
             env_passed_through=passed, gpu_ids=list(gpu_ids),
             wall_limit_seconds=wall, wall_limit_source=limit_source,
         )  # fmt: skip
-        key = f"{agent.name}/{hardware_name}/{competition.id}/{seed}"
         print(f"run {key}: starting", file=sys.stderr)
         # The agent's one way out to its models, if it has one (README "Running an LLM agent").
         gateway = model_gateway(
@@ -228,6 +232,23 @@ def run_agent(
         records.write_run_record(run_dir, record)
         print(f"run {key}: {record['status']}", file=sys.stderr)
         return record
+
+
+def _runner_options(
+    sandbox: str, agent: Agent, key: str, engine: str | None, allow_privileged: bool
+) -> dict[str, Any]:
+    """What the container runner is told of the agent (nothing for the other runners)."""
+    if sandbox != "container":
+        return {}
+    if agent.spec.get("privileged") and not allow_privileged:
+        raise SandboxUnavailable(
+            f"agent {agent.name} asks for a privileged container; allow it explicitly with "
+            "`allow_privileged: true` in the experiment, or drop `privileged:` from the agent"
+        )
+    return {
+        "engine": engine, "image": agent.image, "run_label": key,
+        "privileged": bool(agent.spec.get("privileged")),
+    }  # fmt: skip
 
 
 @contextmanager
@@ -316,7 +337,8 @@ def cmd_run_agent(args) -> int:
             agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
             seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
             sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb, gpu_ids=gpu_ids,
-            prices_file=Path(args.prices_file),
+            prices_file=Path(args.prices_file), container_engine=args.container_engine,
+            allow_privileged=args.allow_privileged,
         )  # fmt: skip
     return 0
 
@@ -334,4 +356,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--sandbox", default="bubblewrap", choices=list(runner_classes()))
     sp.add_argument("--submission-cap-mb", type=int, default=DEFAULT_SUBMISSION_CAP_MB)
     sp.add_argument("--prices-file", default="config/prices.yaml")
+    sp.add_argument("--container-engine", help="Docker Engine API of runner container")
+    sp.add_argument("--allow-privileged", action="store_true")
     sp.set_defaults(func=cmd_run_agent)

@@ -83,6 +83,8 @@ class SandboxResult:
     # Bytes of output dropped past the cap, per stream; peak disk use of the writable mounts.
     output_dropped: dict = field(default_factory=dict)
     disk_peak_mb: float | None = None
+    # What ran the command, beyond the runner's name (a container's image id and digests).
+    identity: dict = field(default_factory=dict)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -299,6 +301,14 @@ class Runner(ABC):
             return None, -returncode
         return returncode, None
 
+    def identity_fields(self) -> dict:
+        """What identifies this runner's means of isolation in the run record."""
+        return {}
+
+    def oom_killed(self, cg: cgroups.RunCgroup) -> bool:
+        """Whether the kernel OOM-killed anything in the run."""
+        return cg.oom_killed()
+
     def result_notes(self, exit_code: int | None, stderr: Path) -> list[str]:
         """Notes on a finished run taken from what the runner itself reported."""
         return []
@@ -345,11 +355,11 @@ class Runner(ABC):
         }
         run_env = self.environment(env, limits, env_prefix)
         own_enforced, notes = self.isolation(limits, workdir)
-        enforced.update(own_enforced)
 
         cgroups.remove_stale_run_cgroups()
         cg = cgroups.create_run_cgroup(limits.memory_mb, limits.cpus, limits.pids)
         enforced.update(cg.enforced)
+        enforced.update(own_enforced)  # what the runner enforces itself says how, first
         notes.extend(cg.notes)
         if not cg.dirs:
             notes.append("processes that leave the session cannot be tracked without a cgroup")
@@ -372,7 +382,7 @@ class Runner(ABC):
             started = time.monotonic()
             proc, ending, dropped = self._supervise(launch, stdout, stderr, cg, limits, watch, stop)
             wall = time.monotonic() - started
-            oom = cg.oom_killed()
+            oom = self.oom_killed(cg)
         finally:
             for fd in (*launch.pass_fds, *launch.held_fds) if launch else ():
                 os.close(fd)
@@ -401,6 +411,7 @@ class Runner(ABC):
             disk_exceeded=watch.exceeded if watch else None,
             output_dropped=dropped,
             disk_peak_mb=round(watch.peak / quota.MB, 1) if watch else None,
+            identity=self.identity_fields(),
         )
 
     def _supervise(

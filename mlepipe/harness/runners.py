@@ -4,23 +4,25 @@ module) and one entry here."""
 from __future__ import annotations
 
 from mlepipe.harness.bubblewrap import BubblewrapRunner
+from mlepipe.harness.container import ContainerRunner
 from mlepipe.harness.host import HostRunner
 from mlepipe.harness.runner import Runner, SandboxUnavailable
 
 
 def runner_classes() -> dict[str, type[Runner]]:
     """Every runner, by the name ``sandbox:`` takes; one entry per runner."""
-    return {cls.name: cls for cls in (BubblewrapRunner, HostRunner)}
+    return {cls.name: cls for cls in (BubblewrapRunner, ContainerRunner, HostRunner)}
 
 
-def get_runner(name: str) -> Runner:
-    """The runner called ``name``; SandboxUnavailable for an unknown name."""
+def get_runner(name: str, **options) -> Runner:
+    """The runner called ``name`` (``options`` go to a runner that takes them, such as the
+    container runner's engine and image); SandboxUnavailable for an unknown name."""
     classes = runner_classes()
     if name not in classes:
         raise SandboxUnavailable(
             f"unknown sandbox runner {name!r}: use one of {', '.join(classes)}"
         )
-    return classes[name]()
+    return classes[name](**options)
 
 
 def check_runner(name: str) -> None:
