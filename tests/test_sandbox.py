@@ -123,7 +123,7 @@ def test_missing_bwrap_says_how_to_install_or_opt_out(monkeypatch):
 
 
 def test_unknown_runner_is_refused():
-    with pytest.raises(SandboxUnavailable, match="bubblewrap, container, none"):
+    with pytest.raises(SandboxUnavailable, match="bubblewrap, container, apptainer, none"):
         check_runner("docker-maybe")
 
 

@@ -66,6 +66,12 @@ class Agent:
             return self.spec["image"]
         return f"mlepipe-agent-{self.name.lower()}:latest" if self.build_dir else None
 
+    @property
+    def sif(self) -> Path | None:
+        """The Apptainer image the agent runs in under the apptainer runner, if any."""
+        d = self.spec.get("sif")
+        return (self.base_dir / d).resolve() if d else None
+
     def argv(self) -> list[str]:
         if self.kind == "builtin":
             return ["python", "-m", self.builtin_module]

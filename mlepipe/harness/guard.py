@@ -36,7 +36,9 @@ def _exit_when_harness_is_gone(fd: int) -> None:
         except OSError:
             break
     try:
-        if os.getpid() == 2:  # the sandbox's first process, inside its own PID namespace
+        # The sandbox's first process (or its init's child) in a PID namespace of its own: on a
+        # host, PIDs 1 and 2 belong to init and the kernel, never to a guard.
+        if os.getpid() <= 2:
             # Every other process of the namespace (its init excepted); none outside it.
             os.kill(-1, signal.SIGKILL)
     except OSError:  # nothing else to kill yet

@@ -237,7 +237,9 @@ def run_agent(
 def _runner_options(
     sandbox: str, agent: Agent, key: str, engine: str | None, allow_privileged: bool
 ) -> dict[str, Any]:
-    """What the container runner is told of the agent (nothing for the other runners)."""
+    """What the container runners are told of the agent (nothing for the other runners)."""
+    if sandbox == "apptainer":
+        return {"image": agent.sif}
     if sandbox != "container":
         return {}
     if agent.spec.get("privileged") and not allow_privileged:

@@ -3,6 +3,7 @@ module) and one entry here."""
 
 from __future__ import annotations
 
+from mlepipe.harness.apptainer import ApptainerRunner
 from mlepipe.harness.bubblewrap import BubblewrapRunner
 from mlepipe.harness.container import ContainerRunner
 from mlepipe.harness.host import HostRunner
@@ -11,7 +12,9 @@ from mlepipe.harness.runner import Runner, SandboxUnavailable
 
 def runner_classes() -> dict[str, type[Runner]]:
     """Every runner, by the name ``sandbox:`` takes; one entry per runner."""
-    return {cls.name: cls for cls in (BubblewrapRunner, ContainerRunner, HostRunner)}
+    return {
+        cls.name: cls for cls in (BubblewrapRunner, ContainerRunner, ApptainerRunner, HostRunner)
+    }
 
 
 def get_runner(name: str, **options) -> Runner:
