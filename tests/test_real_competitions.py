@@ -107,6 +107,28 @@ def test_medals_from_the_official_thresholds(wf):
     check_summary(wf, grades)
 
 
+def test_what_each_run_used_reaches_its_grade_and_the_tables(wf):
+    runs, grades = wf.runs(), wf.grades()
+    for key, run in runs.items():
+        used, grade = run["metering"], grades[key]
+        # One CPU (the hardware config): the run's CPU time fits in its wall time on it, with
+        # the sandbox's start-up before the clock; the baseline trains models, so uses some.
+        assert 0 < used["cpu_seconds"] <= run["wall_seconds"] + 2, key
+        assert used["gpu_hours"] == 0.0 and used["gpus"] == []
+        if used["peak_memory_mb"] is not None:  # where a memory cgroup can be made
+            assert 10 < used["peak_memory_mb"] <= 3000, key  # under the 3 GB limit
+        assert grade["cpu_seconds"] == used["cpu_seconds"]
+        assert grade["peak_memory_mb"] == used["peak_memory_mb"]
+    table = pd.read_csv(wf.results / "reports" / "per_competition.csv")
+    assert table["cpu_seconds"].notna().all() and len(table) == RUNS
+    summary = pd.read_csv(wf.results / "reports" / "summary.csv")
+    for agent in AGENTS:
+        row = summary[(summary.agent == agent) & (summary.split == "all")].iloc[0]
+        total = sum(g["cpu_seconds"] for k, g in grades.items() if k[0] == agent)
+        assert row["cpu_hours"] == pytest.approx(total / 3600, abs=1e-4)
+        assert row["gpu_hours"] == 0
+
+
 def test_medals_from_the_leaderboards_directory_regrade_only(wf, tmp_path):
     # One leaderboard in the Kaggle API's column layout, the others as rank,score.
     boards = tmp_path / "leaderboards"

@@ -192,8 +192,19 @@ def grade_run(
         seed=run["seed"], run_status=run["status"], runner=run.get("runner"),
         sandboxed=run.get("runner") == "bubblewrap", wall_seconds=run.get("wall_seconds"),
         splits=list(competition.splits), **usage_fields(run.get("usage")),
+        **metering_fields(run.get("metering")),
     )  # fmt: skip
     return out
+
+
+def metering_fields(metering: dict[str, Any] | None) -> dict[str, Any]:
+    """What the run used (run.json `metering`); None where it was not measured."""
+    metering = metering or {}
+    return {
+        "cpu_seconds": metering.get("cpu_seconds"),
+        "peak_memory_mb": metering.get("peak_memory_mb"),
+        "gpu_hours": metering.get("gpu_hours"),
+    }
 
 
 def usage_fields(usage: dict[str, Any] | None) -> dict[str, Any]:

@@ -34,6 +34,20 @@ class RunCgroup:
     notes: list[str] = field(default_factory=list)
     memory_dir: Path | None = None
     memory_version: int | None = None
+    # Where the run's CPU time is counted (v1 cpuacct, or the v2 folder's cpu.stat).
+    cpu_usage_dir: Path | None = None
+    cpu_usage_version: int | None = None
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) of every process that was in the run."""
+        if self.cpu_usage_dir is None:
+            return None
+        try:
+            if self.cpu_usage_version == 1:
+                return int(_read(self.cpu_usage_dir / "cpuacct.usage")) / 1e9
+            return _read_counter(self.cpu_usage_dir / "cpu.stat", "usage_usec") / 1e6
+        except (OSError, ValueError):
+            return None
 
     def open_procs_files(self) -> list[int]:
         """Descriptors of each folder's cgroup.procs; writing "0" moves the writer in."""
@@ -108,6 +122,8 @@ def create_run_cgroup(memory_mb: int | None, cpus: float | None, pids: int | Non
     own = _own_cgroups()
     if "pids" in v1_mounts:
         wanted.add("pids")  # the v1 pids hierarchy doubles as the run's process list
+    # Metered even without a limit: peak memory, CPU time.
+    wanted |= {c for c in ("memory", "cpuacct") if c in v1_mounts}
 
     v2_controllers: list[str] = []
     for ctrl in sorted(wanted):
@@ -200,14 +216,17 @@ def _setup_v1(
         return
     path.mkdir()
     run.dirs.append(path)
-    if ctrl == "memory" and memory_mb is not None:
-        limit = str(memory_mb * 1024 * 1024)
-        _write(path / "memory.limit_in_bytes", limit)
-        if (path / "memory.memsw.limit_in_bytes").exists():
-            # Without this the run could spill past its limit into swap.
-            _write(path / "memory.memsw.limit_in_bytes", limit)
+    if ctrl == "cpuacct" or (ctrl == "cpu" and (path / "cpuacct.usage").exists()):
+        run.cpu_usage_dir, run.cpu_usage_version = path, 1
+    if ctrl == "memory":
         run.memory_dir, run.memory_version = path, 1
-        run.enforced["memory_mb"] = "cgroup-v1"
+        if memory_mb is not None:
+            limit = str(memory_mb * 1024 * 1024)
+            _write(path / "memory.limit_in_bytes", limit)
+            if (path / "memory.memsw.limit_in_bytes").exists():
+                # Without this the run could spill past its limit into swap.
+                _write(path / "memory.memsw.limit_in_bytes", limit)
+            run.enforced["memory_mb"] = "cgroup-v1"
     elif ctrl == "cpu" and cpus is not None:
         _write(path / "cpu.cfs_period_us", str(CPU_PERIOD_US))
         _write(path / "cpu.cfs_quota_us", str(max(1000, int(cpus * CPU_PERIOD_US))))
@@ -264,6 +283,8 @@ def _setup_v2(
                 run, ctrl, requested, f"cgroup v2: the {ctrl} controller is not delegated to {base}"
             )
     run.dirs.append(path)
+    if run.cpu_usage_dir is None:
+        run.cpu_usage_dir, run.cpu_usage_version = path, 2  # cpu.stat is always there
     try:
         if "cpuset" in usable:
             with _locked(parent):
@@ -274,11 +295,12 @@ def _setup_v2(
                     _write(path / "cpuset.cpus", _format_cpulist(chosen))
                     run.enforced["cpus"] = "cgroup-v2"
                     run.notes.append(f"CPUs pinned to {_format_cpulist(chosen)} (cpuset)")
+        if "memory" in usable:
+            run.memory_dir, run.memory_version = path, 2
         if "memory" in usable and memory_mb is not None:
             _write(path / "memory.max", str(memory_mb * 1024 * 1024))
             if (path / "memory.swap.max").exists():
                 _write(path / "memory.swap.max", "0")
-            run.memory_dir, run.memory_version = path, 2
             run.enforced["memory_mb"] = "cgroup-v2"
         if "cpu" in usable and cpus is not None:
             quota = max(1000, int(cpus * CPU_PERIOD_US))
@@ -354,7 +376,7 @@ def _cgroup_mounts() -> tuple[dict[str, Path], Path | None]:
         if fstype == "cgroup2" and v2 is None:
             v2 = mount_point
         elif fstype == "cgroup":
-            for ctrl in ("memory", "cpu", "cpuset", "pids"):
+            for ctrl in ("memory", "cpu", "cpuacct", "cpuset", "pids"):
                 if ctrl in options:
                     v1.setdefault(ctrl, mount_point)
     return v1, v2

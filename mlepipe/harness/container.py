@@ -121,6 +121,10 @@ def image_identity(image) -> dict[str, Any]:
 
 class ContainerRunner(Runner):
     name = "container"
+    # The container's processes belong to the engine: neither in the run's cgroup nor the
+    # harness's children, so their CPU time is left unmeasured (null).
+    run_in_cgroup = False
+    descendants_metered = False
 
     def __init__(
         self,

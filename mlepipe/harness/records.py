@@ -67,6 +67,7 @@ def result_fields(result: SandboxResult) -> dict[str, Any]:
         "sandbox_notes": result.notes, "harness_error": None,
         "disk_exceeded": result.disk_exceeded, "disk_peak_mb": result.disk_peak_mb,
         "output_dropped_bytes": result.output_dropped, "runner_identity": result.identity,
+        "metering": result.metering,
     }  # fmt: skip
 
 
@@ -77,7 +78,7 @@ def harness_error_fields(runner: str, exc: Exception) -> dict[str, Any]:
         "oom_killed": False, "wall_seconds": 0.0, "limits_enforced": {}, "sandbox_notes": [],
         "harness_error": f"{type(exc).__name__}: {exc}",
         "disk_exceeded": None, "disk_peak_mb": None, "output_dropped_bytes": {},
-        "runner_identity": {},
+        "runner_identity": {}, "metering": {},
     }  # fmt: skip
 
 

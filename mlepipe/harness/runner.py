@@ -9,7 +9,8 @@ A runner runs one agent process until it exits or its wall-clock limit passes, i
 4. start the command in the run's cgroup (``launch`` builds the command line);
 5. enforce the time limit and the disk quota: SIGTERM, a grace period, SIGKILL (``stop``);
 6. collect the result: exit code or signal, timeout, OOM, enforced limits, notes;
-7. clean up: leftover processes (``kill_leftovers``) and the cgroup.
+7. clean up: leftover processes (``kill_leftovers``) and the cgroup; what the run used is
+   metered on the way (``metering``).
 
 The harness enforces the wall-clock limit itself and never depends on a TTY or systemd, so it
 behaves the same under Slurm. Output streams are captured into files, each up to a cap, and the
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
-from mlepipe.harness import cgroups, quota
+from mlepipe.harness import cgroups, metering, quota
 
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Mount targets that would land on something the sandbox itself provides read-only.
@@ -85,6 +86,8 @@ class SandboxResult:
     disk_peak_mb: float | None = None
     # What ran the command, beyond the runner's name (a container's image id and digests).
     identity: dict = field(default_factory=dict)
+    # What the run used (``metering``): cpu_seconds, peak_memory_mb, gpu_hours, gpus.
+    metering: dict = field(default_factory=dict)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -191,6 +194,11 @@ class Runner(ABC):
     name: ClassVar[str]
     # The command sees the host's file system: it is given host paths (see AgentView).
     host_paths: ClassVar[bool] = False
+    # The run's processes are all in its cgroup (a container engine's are not).
+    run_in_cgroup: ClassVar[bool] = True
+    # Without a cgroup, CPU time is the harness's reaped children's: right where the run's
+    # processes are its descendants and every one of them is reaped up the tree.
+    descendants_metered: ClassVar[bool] = True
 
     @classmethod
     def check(cls) -> None:
@@ -379,9 +387,30 @@ class Runner(ABC):
         try:
             command = Command(argv, mounts, run_env, limits, workdir, env_prefix)
             launch = self.launch(command, notes)
+            gpu_sampler = metering.GpuSampler(limits.gpus).start()
+            cpu_before = metering.children_cpu_seconds()
             started = time.monotonic()
-            proc, ending, dropped = self._supervise(launch, stdout, stderr, cg, limits, watch, stop)
+            try:
+                proc, ending, dropped = self._supervise(
+                    launch, stdout, stderr, cg, limits, watch, stop
+                )
+            finally:
+                gpu_sampler.stop()
             wall = time.monotonic() - started
+            # Every process of the run is in its cgroup, orphans included.
+            cpu = cg.cpu_seconds() if self.run_in_cgroup else None
+            if cpu is None and self.run_in_cgroup and self.descendants_metered:
+                cpu = metering.children_cpu_seconds() - cpu_before
+            used = {
+                "cpu_seconds": round(cpu, 2) if cpu is not None else None,
+                "peak_memory_mb": (
+                    metering.peak_memory_mb(cg.memory_dir, cg.memory_version)
+                    if self.run_in_cgroup else None
+                ),
+                **gpu_sampler.fields(wall),
+            }  # fmt: skip
+            if gpu_sampler.note:
+                notes.append(gpu_sampler.note)
             oom = self.oom_killed(cg)
         finally:
             for fd in (*launch.pass_fds, *launch.held_fds) if launch else ():
@@ -412,6 +441,7 @@ class Runner(ABC):
             output_dropped=dropped,
             disk_peak_mb=round(watch.peak / quota.MB, 1) if watch else None,
             identity=self.identity_fields(),
+            metering=used,
         )
 
     def _supervise(

@@ -57,6 +57,7 @@ PER_COMPETITION_COLUMNS = [
     "medal", "any_medal", "above_median", "valid_submission", "submission_exists",
     "invalid_reason", "run_status", "sandboxed", "practice", "wall_seconds",
     "model_requests", "prompt_tokens", "completion_tokens", "cost_usd", "budget_exhausted",
+    "cpu_seconds", "peak_memory_mb", "gpu_hours",
 ]  # fmt: skip
 MEDALS = ("gold", "silver", "bronze")
 
@@ -227,6 +228,7 @@ def summarize(
         real = group[~group["missing"]]
         row["sandboxed_pct"] = float(real["sandboxed"].astype(float).mean() * 100.0)
         row.update(usage_totals(real))
+        row.update(compute_totals(real))
         matrix = outcomes(known)[1] if len(known) else np.empty((0, 0))
         for k in range(1, seeds + 1):
             row[f"pass@{k}_pct"] = mean_pass_at_k(matrix, k) * 100.0
@@ -304,6 +306,17 @@ def usage_totals(group: pd.DataFrame) -> dict[str, float]:
     if not costs[called].isna().any():
         out["cost_usd"] = round(float(costs.fillna(0).sum()), 6)
         out["cost_per_run_usd"] = round(out["cost_usd"] / len(group), 6)
+    return out
+
+
+def compute_totals(group: pd.DataFrame) -> dict[str, float]:
+    """CPU-hours and GPU-hours of a group's runs: NaN where any run's figure is missing (never
+    a partial sum)."""
+    out = {}
+    for name, column in (("cpu_hours", "cpu_seconds"), ("gpu_hours", "gpu_hours")):
+        values = pd.to_numeric(group[column]) if column in group else pd.Series(dtype=float)
+        total = np.nan if values.empty or values.isna().any() else float(values.sum())
+        out[name] = round(total / 3600, 4) if name == "cpu_hours" and pd.notna(total) else total
     return out
 
 

@@ -185,6 +185,8 @@ def summary_columns(summary: pd.DataFrame) -> list[Column]:
         Column("Completion tokens", lambda r: count(r.get("completion_tokens")), numeric=True),
         Column("Cost (USD)", lambda r: usd(r.get("cost_usd")), numeric=True),
         Column("Cost per run (USD)", lambda r: usd(r.get("cost_per_run_usd")), numeric=True),
+        Column("CPU-hours", lambda r: number(r.get("cpu_hours")), numeric=True),
+        Column("GPU-hours", lambda r: number(r.get("gpu_hours")), numeric=True),
     ]
     return cols + _pass_columns(summary)
 
@@ -261,6 +263,10 @@ def per_competition_columns() -> list[Column]:
         Column("Completion tokens", lambda r: count(r.get("completion_tokens")), numeric=True),
         Column("Cost (USD)", lambda r: usd(r.get("cost_usd")), numeric=True),
         Column("Budget exhausted", lambda r: yes_no(r.get("budget_exhausted"))),
+        Column("Wall (s)", lambda r: number(r.get("wall_seconds")), numeric=True),
+        Column("CPU (s)", lambda r: number(r.get("cpu_seconds")), numeric=True),
+        Column("Peak memory (MB)", lambda r: number(r.get("peak_memory_mb")), numeric=True),
+        Column("GPU-hours", lambda r: number(r.get("gpu_hours")), numeric=True),
         Column("Invalid reason", lambda r: optional_text(r.get("invalid_reason"))),
     ]
 

@@ -1,0 +1,114 @@
+"""What a run used: CPU time, peak memory and, with GPUs, GPU-hours and utilisation.
+
+- **CPU-seconds** (user + system) of every process of the run, from its cgroup (v1 cpuacct,
+  v2 cpu.stat). Without one, the runner ``none`` takes the harness's ``RUSAGE_CHILDREN``
+  before and after (a process's usage reaches its parent when it is reaped); the other runners
+  leave it unmeasured (null), as their processes are not all reaped up to the harness.
+- **Peak memory** of the run's memory cgroup (v1 ``memory.max_usage_in_bytes``, v2
+  ``memory.peak``), page cache included as the limit counts it; null without a memory cgroup.
+- **GPUs**: NVML (``nvidia-ml-py``) is sampled every second for each assigned device, giving
+  the mean utilisation and the peak memory in use; GPU-hours are the wall time times the number
+  of devices. Null, with a note, where NVML cannot be loaded.
+
+Tokens and cost come from the model gateway (``usage`` in run.json).
+"""
+
+from __future__ import annotations
+
+import resource
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SAMPLE_SECONDS = 1.0
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_memory_mb(memory_dir: Path | None, version: int | None) -> float | None:
+    """The run's memory cgroup's high-water mark, in MB (1 MB = 2**20 bytes)."""
+    if memory_dir is None:
+        return None
+    name = "memory.max_usage_in_bytes" if version == 1 else "memory.peak"
+    try:
+        return round(int((memory_dir / name).read_text().strip()) / 2**20, 1)
+    except (OSError, ValueError):
+        return None
+
+
+@dataclass
+class GpuSampler:
+    """Samples NVML for the assigned GPUs (by index or UUID) while the run lasts."""
+
+    gpus: tuple[str, ...]
+    interval: float = SAMPLE_SECONDS
+    samples: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._handles: dict = {}
+        self._nvml = None
+
+    def start(self) -> GpuSampler:
+        if not self.gpus:
+            return self
+        try:
+            import pynvml  # nvidia-ml-py
+
+            pynvml.nvmlInit()
+            for gpu in self.gpus:
+                self._handles[gpu] = (
+                    pynvml.nvmlDeviceGetHandleByUUID(gpu)
+                    if gpu.startswith(("GPU-", "MIG-"))
+                    else pynvml.nvmlDeviceGetHandleByIndex(int(gpu))
+                )
+        except Exception as exc:  # no driver, no library, no such device
+            self.note = f"GPU use not measured: NVML unavailable ({type(exc).__name__}: {exc})"
+            return self
+        self._nvml = pynvml
+        self.samples = {gpu: [] for gpu in self.gpus}
+        self._thread = threading.Thread(target=self._sample, name="nvml sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        nvml = self._nvml
+        while True:
+            for gpu, handle in self._handles.items():
+                try:
+                    util = nvml.nvmlDeviceGetUtilizationRates(handle).gpu
+                    used = nvml.nvmlDeviceGetMemoryInfo(handle).used / 2**20
+                except Exception:  # a device that went away: its samples stop
+                    continue
+                self.samples[gpu].append((float(util), float(used)))
+            if self._stop.wait(self.interval):
+                return
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            try:
+                self._nvml.nvmlShutdown()
+            except Exception:
+                pass
+
+    def fields(self, wall_seconds: float) -> dict:
+        """gpu_hours and per-device figures; nulls where nothing was measured."""
+        if not self.gpus:
+            return {"gpu_hours": 0.0, "gpus": []}
+        devices = []
+        for gpu in self.gpus:
+            got = self.samples.get(gpu) or []
+            mean = round(sum(u for u, _ in got) / len(got), 1) if got else None
+            peak = round(max(m for _, m in got), 1) if got else None
+            devices.append(
+                {"gpu": gpu, "samples": len(got), "mean_utilization_pct": mean,
+                 "peak_memory_mb": peak}
+            )  # fmt: skip
+        return {"gpu_hours": round(wall_seconds * len(self.gpus) / 3600, 4), "gpus": devices}
