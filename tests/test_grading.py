@@ -271,3 +271,28 @@ def test_declared_answer_columns_pair_differently_named_targets(registry):
     assert score_frames(submission, answers, comp) == pytest.approx((1 + 2 / 3) / 2)
     with pytest.raises(InvalidSubmission, match="missing column"):
         score_frames(submission.rename(columns={"predicted": "encoding"}), answers, comp)
+
+
+def test_inaturalist_reads_the_first_of_several_class_ids_in_validate_and_grade(tmp_path):
+    # As in MLE-bench: a cell may list several class ids; only the first is scored.
+    from fixtures import FixtureSource, load
+    from mlepipe.grading.checks import check_against_sample
+    from mlepipe.grading.scoring import load_answers
+    from mlepipe.prepare import prepare
+    from mlepipe.registry import Registry
+
+    comp = Registry().get("inaturalist-2019-fgvc6")
+    prepare(comp, tmp_path, FixtureSource(load(comp.id)), verify_reference=False)
+    answers = load_answers(comp.answers_path(tmp_path))
+    sample = pd.read_csv(comp.sample_submission_path(tmp_path))
+    several = answers.assign(predicted=answers["predicted"].astype(str) + " 7 9")
+    check_against_sample(several, sample, comp)
+    assert score_frames(several, answers, comp) == 0.0
+    wrong_first = answers.assign(predicted="7 " + answers["predicted"].astype(str))
+    assert score_frames(wrong_first, answers, comp) > 0
+    for check in (
+        lambda sub: check_against_sample(sub, sample, comp),
+        lambda sub: score_frames(sub, answers, comp),
+    ):
+        with pytest.raises(InvalidSubmission, match="integer class ids"):
+            check(answers.assign(predicted="x" + answers["predicted"].astype(str)))
