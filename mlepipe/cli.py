@@ -154,7 +154,7 @@ def cmd_grade_run(args) -> int:
 
     grade = grade_run(
         Path(args.run_dir), _registry().get(args.competition), Path(args.data_dir),
-        LeaderboardSource.parse(args.leaderboards),
+        LeaderboardSource.parse(args.leaderboards), grading_version=args.grading_version,
     )  # fmt: skip
     write_json(grade, Path(args.output))
     return EXIT_OK
@@ -231,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_dir_arg(sp)
     sp.add_argument("--leaderboards", default="none", help="as for grade-sample")
     sp.add_argument("--output", required=True)
+    sp.add_argument("--grading-version", help="the grading code's digest, kept in the grade")
     sp.set_defaults(func=cmd_grade_run)
 
     sp = sub.add_parser("thresholds", help="medal thresholds of a leaderboard CSV, as JSON")
@@ -268,13 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     from mlepipe.grading.medals import LeaderboardError
     from mlepipe.grading.scoring import AnswersChanged
     from mlepipe.harness.gpus import GpuUnavailable
+    from mlepipe.harness.lock import LockTimeout
     from mlepipe.harness.runner import SandboxUnavailable
     from mlepipe.preparers.errors import PreparationError
     from mlepipe.schemas import ConfigError
 
     expected: tuple[type[BaseException], ...] = (
         UserError, ConfigError, PreparationError, LeaderboardError, FileNotFoundError,
-        SandboxUnavailable, GpuUnavailable, AnswersChanged,
+        SandboxUnavailable, GpuUnavailable, AnswersChanged, LockTimeout,
     )  # fmt: skip
     try:
         from mlepipe.sources import AcquisitionError
