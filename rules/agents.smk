@@ -1,8 +1,11 @@
 rule run_agent:
     """One agent on one competition, seed and hardware config, in the sandbox. Always ends with a
-    run.json, also when the agent crashes, times out or writes nothing."""
+    run.json, also when the agent crashes, times out or writes nothing. A cancelled run (scancel,
+    Ctrl-C) writes run.json with status cancelled and fails the job: it is no result and is
+    redone by the next invocation."""
     input:
         prepared=prepared_marker,
+        provenance=redo_stale_run,
     output:
         run=RESULTS / "runs" / "{agent}" / "{hardware}" / "{competition}" / "{seed}" / "run.json",
     log:
@@ -12,6 +15,8 @@ rule run_agent:
         # Rerun triggers: an agent's settings and code, and nothing of other agents.
         agent_version=agent_version,
         run_dir=lambda wc, output: Path(output.run).parent,
+        # Removed as the run starts: a grade never outlives the run it graded.
+        grade=lambda wc: rules.grade_run.output.grade.format(**wc),
         data_dir=DATA,
         sandbox=config["sandbox"],
         cap=config["submission_cap_mb"],
@@ -30,5 +35,5 @@ rule run_agent:
         "--competition {wildcards.competition} --seed {wildcards.seed} "
         "--data-dir {params.data_dir} --run-dir {params.run_dir} --sandbox {params.sandbox} "
         "--submission-cap-mb {params.cap} --agents-file {params.agents_file} "
-        "--hardware-file {params.hardware_file} "
+        "--hardware-file {params.hardware_file} --grade-file {params.grade} "
         "> {log} 2>&1"

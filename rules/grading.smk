@@ -5,6 +5,7 @@ rule grade_run:
         run=rules.run_agent.output.run,
         prepared=prepared_marker,
         leaderboard=leaderboard_input,
+        provenance=redo_stale_grade,
     output:
         grade=RESULTS / "grades" / "{agent}" / "{hardware}" / "{competition}" / "{seed}.json",
     log:
@@ -25,7 +26,7 @@ rule grade_run:
     shell:
         "{params.mlepipe} grade-run --run-dir {params.run_dir} --competition {wildcards.competition} "
         "--data-dir {params.data_dir} --leaderboards {params.leaderboards:q} "
-        "--output {output.grade} > {log} 2>&1"
+        "--grading-version {params.grading_version} --output {output.grade} > {log} 2>&1"
 
 
 rule competition_table:

@@ -103,7 +103,9 @@ def job_allocation() -> dict[str, object] | None:
         info["job_name"] = fields.get("JobName", info["job_name"])
         comment = fields.get("Comment")
         info["comment"] = None if comment in (None, "(null)") else comment
-        tres = dict(t.split("=", 1) for t in fields.get("AllocTRES", "").split(",") if "=" in t)
+        # A running job's TRES are what it was allocated (AllocTRES in newer Slurm versions).
+        tres_text = fields.get("AllocTRES") or fields.get("TRES", "")
+        tres = dict(t.split("=", 1) for t in tres_text.split(",") if "=" in t)
         if "mem" in tres:
             info["memory_mb"] = parse_memory_mb(tres["mem"])
         if tres.get("cpu", "").isdigit():
@@ -169,7 +171,9 @@ def settle_earlier_jobs(
     queued or running (its Snakemake was killed) are cancelled, or waited for, so that no run is
     submitted twice. Returns those jobs; returns once none of them is alive."""
     if policy not in EARLIER_JOB_POLICIES:
-        raise ValueError(f"unknown policy {policy!r} for earlier jobs; one of {EARLIER_JOB_POLICIES}")
+        raise ValueError(
+            f"unknown policy {policy!r} for earlier jobs; one of {EARLIER_JOB_POLICIES}"
+        )
     jobs = workflow_jobs(workdir, name_prefix)
     if not jobs:
         return []
