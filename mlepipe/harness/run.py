@@ -12,7 +12,10 @@ With `sandbox: none` the agent is told the host paths of these folders (and of t
 instead of the sandbox's, through the runner's one `AgentView`; its code stays the same.
 
 Whatever the agent does, the harness finishes by writing run.json; only a broken harness fails the
-pipeline job. Nothing in the run directory is followed outside it (symlinks are never followed).
+pipeline job, and a cancelled one: SIGTERM or SIGINT (scancel, Ctrl-C) stop the agent, run.json
+gets status cancelled, and the command exits 128 + the signal, because a cancelled run is no
+result (the next invocation redoes it). Nothing in the run directory is followed outside it
+(symlinks are never followed).
 """
 
 from __future__ import annotations
