@@ -13,12 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
+from mlepipe.harness import slurm
 from pipeline import REPO, Workflow
 from slurm.fixtures import sbatch, slurm_cluster, wait_finished  # noqa: F401 (fixture)
 
@@ -242,3 +244,32 @@ def test_run_json_names_its_slurm_job_and_allocated_memory(killed_and_restarted)
         )
         assert slurm["memory_mb"] == run["hardware_spec"]["memory_mb"] == 1000, slurm
         assert slurm["cpus"] == 1, slurm
+
+
+# --- earlier jobs: which are this workflow's, and waiting for them ----------------------------
+
+
+def plugin_job(workdir: Path, seconds: int, name: str | None = None) -> str:
+    """A job as the executor plugin submits it: named <prefix>_<uuid>, started in ``workdir``."""
+    name = name or f"mlepipe_{uuid.uuid4()}"
+    return sbatch("-J", name, "-D", str(workdir), "-o", "/dev/null", "--wrap", f"sleep {seconds}")
+
+
+def test_only_this_workflows_jobs_are_settled_and_wait_lets_them_finish(slurm_cluster, tmp_path):  # noqa: F811
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    ours.mkdir()
+    theirs.mkdir()
+    mine = plugin_job(ours, 6)
+    other_workflow = plugin_job(theirs, 60)
+    not_the_plugins = plugin_job(ours, 60, name="interactive-work")
+    try:
+        jobs = slurm.settle_earlier_jobs(ours, "mlepipe", "wait", poll_seconds=0.5)
+        assert [j.job_id for j in jobs] == [mine]
+        assert wait_finished(mine, timeout=5) == "COMPLETED"  # waited for, not cancelled
+        for job in (other_workflow, not_the_plugins):
+            assert slurm.job_alive(job), job  # never touched
+        assert slurm.settle_earlier_jobs(theirs, "mlepipe", "cancel", poll_seconds=0.5)
+        assert wait_finished(other_workflow, timeout=30) == "CANCELLED"
+        assert slurm.job_alive(not_the_plugins)
+    finally:
+        subprocess.run(["scancel", other_workflow, not_the_plugins], check=False)
