@@ -1,8 +1,8 @@
 rule run_agent:
     """One agent on one competition, seed and hardware config, in the sandbox. Always ends with a
     run.json, also when the agent crashes, times out or writes nothing. A cancelled run (scancel,
-    Ctrl-C) writes run.json with status cancelled and fails the job: it is no result and is
-    redone by the next invocation."""
+    Ctrl-C) writes run.json with status cancelled and fails the job: it is no result, and the
+    next invocation redoes it."""
     input:
         prepared=prepared_marker,
         provenance=redo_stale_run,
