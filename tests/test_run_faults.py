@@ -35,7 +35,7 @@ AGENTS = {
     )},
     "brief": {"kind": "command", "command": (
         "python -c \"import pathlib, time; pathlib.Path('/home/logs/started').touch(); "
-        f"time.sleep(10)\" {TOKEN}"
+        f"time.sleep(20)\" {TOKEN}"
     )},
     "dummy": {"kind": "builtin"},
 }  # fmt: skip
@@ -128,7 +128,12 @@ def test_a_lock_held_on_another_node_is_waited_for(setup, practice_data, tmp_pat
               "slurm_job_id": None, "since": "2026-01-01T00:00:00+00:00"}  # fmt: skip
     lock.write_text(json.dumps(holder))
     proc = start(setup, practice_data, run_dir, "dummy")
-    time.sleep(5)
+    # The harness has reached the lock once its own candidate lock file (or the run) appears.
+    deadline = time.monotonic() + 60
+    while not (run_dir.exists() or list(tmp_path.glob(".run.lock.*"))):
+        assert time.monotonic() < deadline and proc.poll() is None, "the harness did not start"
+        time.sleep(0.1)
+    time.sleep(3)
     assert proc.poll() is None and not run_dir.exists(), "the run started despite the lock"
     lock.unlink()  # the holder on the other node is done
     _, stderr = proc.communicate(timeout=120)
@@ -144,6 +149,11 @@ def test_two_writers_of_one_run_dir_on_two_hosts_take_turns(setup, practice_data
     wait_for(run_dir / "logs" / "started", timeout=60)
     assert json.loads(lock_file(run_dir).read_text())["host"] == "node-b"
     second = start(setup, practice_data, run_dir, "dummy")
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(f".run.lock.{os.uname().nodename}.*")):
+        assert time.monotonic() < deadline, "the second writer did not reach the lock"
+        time.sleep(0.1)
+    assert first.poll() is None, "the first writer ended before the second came: no overlap"
     _, first_err = first.communicate(timeout=120)
     first_done = time.time()
     _, second_err = second.communicate(timeout=120)
