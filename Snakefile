@@ -31,6 +31,11 @@ rule all:
         expand(rules.competition_table.output.table, competition=COMPETITIONS),
 
 
+# Under Slurm: no job of an earlier invocation is left running beside this one's.
+onstart:
+    settle_earlier_slurm_jobs()
+
+
 # A few lines at the end of a run: where the reports are, medal rates, failed runs and their logs.
 onsuccess:
     from mlepipe.reports.summary import print_run_summary

@@ -165,7 +165,7 @@ def cmd_grade_run(args) -> int:
         )  # fmt: skip
     grade = grade_run(
         Path(args.run_dir), _registry().get(args.competition), Path(args.data_dir),
-        LeaderboardSource.parse(args.leaderboards), scorer,
+        LeaderboardSource.parse(args.leaderboards), scorer, grading_version=args.grading_version,
     )  # fmt: skip
     write_json(grade, Path(args.output))
     return EXIT_OK
@@ -315,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     sp.add_argument("--time-limit-seconds", type=float, default=1800.0)
     sp.add_argument("--sandbox", default="bubblewrap", help="runner of the bounded sandbox")
+    sp.add_argument("--grading-version", help="the grading code's digest, kept in the grade")
     sp.set_defaults(func=cmd_grade_run)
 
     sp = sub.add_parser(
@@ -400,13 +401,14 @@ def main(argv: list[str] | None = None) -> int:
     from mlepipe.grading.medals import LeaderboardError
     from mlepipe.grading.scoring import AnswersChanged
     from mlepipe.harness.gpus import GpuUnavailable
+    from mlepipe.harness.lock import LockTimeout
     from mlepipe.harness.runner import SandboxUnavailable
     from mlepipe.preparers.errors import PreparationError
     from mlepipe.schemas import ConfigError
 
     expected: tuple[type[BaseException], ...] = (
         UserError, ConfigError, PreparationError, LeaderboardError, FileNotFoundError,
-        SandboxUnavailable, GpuUnavailable, AnswersChanged,
+        SandboxUnavailable, GpuUnavailable, AnswersChanged, LockTimeout,
     )  # fmt: skip
     try:
         from mlepipe.sources import AcquisitionError

@@ -300,3 +300,51 @@ def put_interpreter_on_path() -> None:
     path = os.environ.get("PATH", "")
     if path.split(os.pathsep)[0] != bin_dir:
         os.environ["PATH"] = f"{bin_dir}{os.pathsep}{path}"
+
+
+# --- results whose provenance is missing -------------------------------------------------------
+
+
+def _read_record(path: Path) -> dict[str, Any] | None:
+    """A JSON record, {} where it is unreadable, None where it does not exist."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def stale_run(run_path: Path, agent_version: str) -> str | None:
+    """Why an existing run.json is no result for the current agent, or None (also where there
+    is no run.json: Snakemake redoes a missing output by itself).
+
+    Snakemake compares params (the agent version) with its metadata, which is missing for runs
+    that jobs finished while Snakemake was not running (an orphaned Slurm job) or after
+    `.snakemake/` was removed: such runs would be kept silently. run.json carries its own
+    provenance."""
+    run = _read_record(run_path)
+    if run is None:
+        return None
+    if not run:
+        return "run.json is unreadable"
+    if run.get("agent_version") != agent_version:
+        return "run.json records another agent version"
+    if run.get("status") == "cancelled":
+        return "the run was cancelled"
+    return None
+
+
+def stale_grade(grade_path: Path, grading_version: str, run_path: Path) -> str | None:
+    """Why an existing grade is no grade of its run for the current grading code, or None: it
+    records another grading version (or none), or another attempt of the run than run.json."""
+    grade = _read_record(grade_path)
+    if grade is None:
+        return None
+    if not grade or grade.get("grading_version") != grading_version:
+        return "the grade records another grading version (or none)"
+    run = _read_record(run_path)
+    if run is not None and grade.get("run_id") != run.get("run_id"):
+        return "the grade is of another attempt of its run"
+    return None

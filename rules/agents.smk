@@ -1,9 +1,12 @@
 rule run_agent:
     """One agent on one competition, seed and hardware config, in the sandbox. Always ends with a
-    run.json, also when the agent crashes, times out or writes nothing."""
+    run.json, also when the agent crashes, times out or writes nothing. A cancelled run (scancel,
+    Ctrl-C) writes run.json with status cancelled and fails the job: it is no result, and the
+    next invocation redoes it."""
     input:
         prepared=prepared_marker,
         image=agent_image_input,
+        provenance=redo_stale_run,
     output:
         run=RESULTS / "runs" / "{agent}" / "{hardware}" / "{competition}" / "{seed}" / "run.json",
     log:
@@ -15,6 +18,8 @@ rule run_agent:
         # ... and the prices of the models its gateway allows (the run records its cost).
         agent_prices=agent_prices,
         run_dir=lambda wc, output: Path(output.run).parent,
+        # Removed as the run starts: a grade never outlives the run it graded.
+        grade=lambda wc: rules.grade_run.output.grade.format(**wc),
         data_dir=DATA,
         sandbox=config["sandbox"],
         container=container_args,
@@ -36,6 +41,7 @@ rule run_agent:
         "--data-dir {params.data_dir} --run-dir {params.run_dir} --sandbox {params.sandbox} "
         "{params.container} --submission-cap-mb {params.cap} --agents-file {params.agents_file} "
         "--hardware-file {params.hardware_file} --prices-file {params.prices_file} "
+        "--grade-file {params.grade} "
         "> {log} 2>&1"
 
 

@@ -2,6 +2,7 @@
 # input functions. Facts come from the mlepipe package (one implementation of each).
 import functools
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from mlepipe import schemas
 from mlepipe.agents.config import load_agents
 from mlepipe.gateway.metering import gateway_prices
 from mlepipe.hardware import load_hardware, slurm_resources
+from mlepipe.harness.slurm import settle_earlier_jobs
 from mlepipe.grading.leaderboards import LeaderboardError, LeaderboardSource
 from mlepipe.pipeline import (
     coerce_config,
@@ -21,6 +23,8 @@ from mlepipe.pipeline import (
     module_closure,
     preparation_digest,
     put_interpreter_on_path,
+    stale_grade,
+    stale_run,
 )
 from mlepipe.registry import Registry, RegistryError
 
@@ -137,6 +141,48 @@ def raw_zip_input(wildcards):
     return [MIRROR / f"{wildcards.competition}.zip"]
 
 
+def _redo(path, reason):
+    """Marks an existing output to be redone while the DAG is built: the mechanism Snakemake
+    itself uses for --rerun-incomplete (the DAG's forced files)."""
+    if workflow.dag is None:  # no DAG being built (e.g. --lint): nothing to plan
+        return
+    print(f"mlepipe: {path} is redone: {reason}", file=sys.stderr)
+    workflow.dag.forcefiles.add(str(path))
+
+
+@functools.cache
+def _check_run(agent, hardware, competition, seed):
+    wc = dict(agent=agent, hardware=hardware, competition=competition, seed=seed)
+    run = rules.run_agent.output.run.format(**wc)
+    reason = stale_run(Path(run), _agent_version(agent))
+    if reason:
+        _redo(run, reason)
+
+
+@functools.cache
+def _check_grade(agent, hardware, competition, seed):
+    wc = dict(agent=agent, hardware=hardware, competition=competition, seed=seed)
+    grade = rules.grade_run.output.grade.format(**wc)
+    run = rules.run_agent.output.run.format(**wc)
+    reason = stale_grade(Path(grade), _grading_version(competition), Path(run))
+    if reason:
+        _redo(grade, reason)
+
+
+def redo_stale_run(wildcards):
+    """No input. An existing run.json whose own record says it is no result for the current
+    agent (another agent version, cancelled) is redone, also where Snakemake's metadata for it
+    is missing (see mlepipe.pipeline.stale_run)."""
+    _check_run(wildcards.agent, wildcards.hardware, wildcards.competition, wildcards.seed)
+    return []
+
+
+def redo_stale_grade(wildcards):
+    """No input. The same for a grade: another grading version, or another attempt of its run."""
+    _check_grade(wildcards.agent, wildcards.hardware, wildcards.competition, wildcards.seed)
+    return []
+
+
 def leaderboard_input(wildcards):
     path = LEADERBOARDS.file_for(REGISTRY.get(wildcards.competition))
     return [path] if path is not None and path.exists() else []
@@ -231,3 +277,21 @@ REPORT_CODE = {
     name: digest(module_closure([f"mlepipe.reports.{name}"]))
     for name in ("tables", "charts", "leaderboard")
 }
+
+
+def settle_earlier_slurm_jobs():
+    """Under the Slurm executor, before anything is submitted: jobs that an earlier invocation
+    of this workflow left queued or running are cancelled or waited for (config key
+    slurm_earlier_jobs), instead of being submitted a second time. The plan was made before they
+    ended, so after waiting the invocation stops: the next one sees what they finished."""
+    plugin = workflow.executor_plugin
+    if plugin is None or plugin.cli_prefix != "slurm":
+        return
+    policy = config["slurm_earlier_jobs"]
+    prefix = getattr(workflow.executor_settings, "jobname_prefix", None)
+    jobs = settle_earlier_jobs(Path(workflow.workdir_init), prefix, policy)
+    if jobs and policy == "wait":
+        raise WorkflowError(
+            f"waited for {len(jobs)} Slurm job(s) of an earlier invocation; "
+            "start the workflow again to go on with what they finished"
+        )

@@ -5,6 +5,7 @@ rule grade_run:
         run=rules.run_agent.output.run,
         prepared=prepared_marker,
         leaderboard=leaderboard_input,
+        provenance=redo_stale_grade,
     output:
         grade=RESULTS / "grades" / "{agent}" / "{hardware}" / "{competition}" / "{seed}.json",
     log:
@@ -31,7 +32,7 @@ rule grade_run:
         "--data-dir {params.data_dir} --leaderboards {params.leaderboards:q} "
         "--memory-mb {resources.mem_mb} --last-memory-mb {params.last_memory_mb} "
         "--time-limit-seconds 840 --sandbox {params.sandbox} "
-        "--output {output.grade} > {log} 2>&1"
+        "--grading-version {params.grading_version} --output {output.grade} > {log} 2>&1"
 
 
 rule competition_table:

@@ -2,6 +2,7 @@
 rates only over competitions whose medals are known; the end-of-run summary."""
 
 import io
+import json
 import math
 
 import pandas as pd
@@ -169,3 +170,24 @@ def test_run_summary_without_reports_prints_what_exists(tmp_path):
     assert "1 grade file(s) unreadable" in text
     empty = summary_text(tmp_path / "nothing-here")
     assert "no reports yet" in empty and "Runs graded: 0" in empty
+
+
+def test_run_summary_does_not_present_a_grade_of_another_attempt(tmp_path):
+    """A grade names the attempt it graded (run_id); once the run was redone, that grade and the
+    reports built from it are out of date."""
+    t = thresholds(0.9, 0.8, 0.7, 0.5)
+    old = record("spaceship-titanic", 0.95, t, seed=0, splits=("low",))
+    old["run_id"] = "first-attempt"
+    kept = record("spaceship-titanic", 0.6, t, seed=1, splits=("low",))
+    kept["run_id"] = "only-attempt"
+    results = results_with_reports(tmp_path, [old, kept])
+    assert "out of date" not in summary_text(results)
+    for seed, run_id in ((0, "second-attempt"), (1, "only-attempt")):
+        run_dir = results / "runs/agent-a/cpu-small/spaceship-titanic" / str(seed)
+        run_dir.mkdir(parents=True)
+        (run_dir / "run.json").write_text(json.dumps({"run_id": run_id}))
+    text = summary_text(results)
+    assert f"the reports in {results / 'reports'}/ are out of date" in text
+    assert "Any-medal rate" not in text  # the old figures are not presented
+    assert "Runs graded: 1;" in text
+    assert "agent-a/cpu-small/spaceship-titanic/0: its run was redone since" in text

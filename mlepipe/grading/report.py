@@ -172,16 +172,22 @@ def grade_run(
     data_dir: Path,
     leaderboards: LeaderboardSource,
     scorer: Scorer = score_submission,
+    grading_version: str | None = None,
 ) -> dict[str, Any]:
     """The grade record of a finished run: MLE-bench's report fields plus the run's identity and
-    status. Reads only `run.json` and the extracted `submission.csv` of the run directory."""
+    status. Reads only `run.json` and the extracted `submission.csv` of the run directory.
+
+    `run_id` and `run_start` name the attempt graded (reports check them against run.json);
+    `grading_version` is the grading code's digest, where the pipeline passes it."""
+
     run = json.loads((Path(run_dir) / "run.json").read_text())
     submission = Path(run_dir) / "submission.csv"
     if run["submission"]["accepted"]:
         report = grade_submission(submission, competition, data_dir, leaderboards, scorer)
     else:
         reason = run["submission"]["rejected_reason"]
-        if run["status"] not in ("ok", "no-submission"):  # the run ended early or badly
+        # A failed run (timeout, oom, crashed, harness-error, cancelled) says so in the reason.
+        if run["status"] not in ("ok", "no-submission"):
             reason = f"{reason} (run status: {run['status']})"
         report = build_report(
             competition, submission, None, False, reason, leaderboards.thresholds(competition)
@@ -192,7 +198,8 @@ def grade_run(
         seed=run["seed"], run_status=run["status"], runner=run.get("runner"),
         sandboxed=run.get("runner") == "bubblewrap", wall_seconds=run.get("wall_seconds"),
         splits=list(competition.splits), **usage_fields(run.get("usage")),
-        **metering_fields(run.get("metering")),
+        **metering_fields(run.get("metering")), run_id=run.get("run_id"),
+        run_start=run.get("start"), grading_version=grading_version,
     )  # fmt: skip
     return out
 

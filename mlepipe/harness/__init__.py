@@ -8,7 +8,8 @@
 - ``run``: the run directory, what the agent is told, the time limit, and the CLI command
   ``run-agent``; ``records``: run.json; ``submission``: safe extraction of submission.csv;
   ``agent_files``: the one way files the agent can write are read back; ``guard``: the
-  sandbox's first process, which ends it when the harness dies.
+  sandbox's first process, which ends it when the harness dies; ``lock``: the run directory's
+  lock across nodes; ``slurm``: what the harness and the pipeline ask Slurm.
 
 It may import mlepipe.registry (competitions) and mlepipe.agents.config (agent definitions),
 and mlepipe.hardware and mlepipe.cli for the command line; never grading or preparation code:

@@ -1,13 +1,22 @@
 """The run record, `run.json`: what a run was given, how it ended, and its status.
 
-Fields, in the order written: agent, agent_version, competition_id, hardware, hardware_spec,
-seed, host, start, sandbox, env_passed_through (names only, never values), gpu_ids,
-wall_limit_seconds, wall_limit_source, slurm; then the sandbox's result (runner, exit_code,
-signal, timed_out, oom_killed, wall_seconds, limits_enforced, sandbox_notes, harness_error,
-disk_exceeded, disk_peak_mb, output_dropped_bytes, runner_identity: e.g. the container's
-image id and digests); then usage (the model gateway's metering,
-null without a gateway: mlepipe.gateway), end, submission (found, accepted, rejected_reason) and
-status. The grader and the reports read these names.
+Fields, in the order written: run_id (new for every attempt), agent, agent_version,
+competition_id, hardware, hardware_spec, seed, host, start, sandbox, env_passed_through (names
+only, never values), gpu_ids, wall_limit_seconds, wall_limit_source, slurm; then the sandbox's
+result (runner, exit_code, signal, timed_out, oom_killed, wall_seconds, limits_enforced,
+sandbox_notes, harness_error, disk_exceeded, disk_peak_mb, output_dropped_bytes,
+runner_identity: e.g. the container's image id and digests, metering: what the run used); then
+usage (the model gateway's metering, null without a gateway: mlepipe.gateway), end, submission
+(found, accepted, rejected_reason), status and, for a cancelled run, cancelled_by (the signal's
+name). The grader and the reports read these names.
+
+`slurm` holds the job's SLURM_* variables as the harness saw them and what Slurm itself says of
+the job (job_name, job_comment, memory_mb, cpus): inside a job step SLURM_JOB_NAME is the step's
+command and the memory variables are unset.
+
+Statuses: ok, no-submission, crashed, timeout, oom, disk-quota, gateway-error, harness-error,
+and cancelled (the harness was stopped by SIGTERM or SIGINT: scancel, Slurm's time limit,
+Ctrl-C). Every status but ok is a failed run for grading and the reports.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +32,9 @@ from typing import Any
 from mlepipe.harness.runner import SandboxResult
 
 RUN_RECORD = "run.json"
+# MLEPIPE_HOSTNAME overrides the host name recorded in run.json and in run directory locks (where
+# containers on different machines share one host name, say).
+HOSTNAME_VARIABLE = "MLEPIPE_HOSTNAME"
 SLURM_VARIABLES = (
     "SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_JOB_NODELIST", "SLURM_JOB_PARTITION",
     "SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE", "SLURM_MEM_PER_CPU",
@@ -31,6 +44,24 @@ SLURM_VARIABLES = (
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def host_name() -> str:
+    return os.environ.get(HOSTNAME_VARIABLE) or socket.gethostname()
+
+
+def slurm_fields() -> dict[str, Any] | None:
+    """The Slurm job running this harness: its variables and Slurm's own record (None outside)."""
+    from mlepipe.harness import slurm
+
+    variables = {k: os.environ[k] for k in SLURM_VARIABLES if k in os.environ}
+    job = slurm.job_allocation()
+    if job:
+        variables.update(
+            job_name=job["job_name"], job_comment=job["comment"],
+            memory_mb=job["memory_mb"], cpus=job["cpus"],
+        )  # fmt: skip
+    return variables or None
 
 
 def started_record(
@@ -49,12 +80,13 @@ def started_record(
 ) -> dict[str, Any]:
     """The fields known when the run starts (the start time is now)."""
     return {
+        "run_id": uuid.uuid4().hex,
         "agent": agent, "agent_version": agent_version, "competition_id": competition_id,
         "hardware": hardware, "hardware_spec": hardware_spec, "seed": seed,
-        "host": socket.gethostname(), "start": now(), "sandbox": sandbox,
+        "host": host_name(), "start": now(), "sandbox": sandbox,
         "env_passed_through": env_passed_through, "gpu_ids": gpu_ids,
         "wall_limit_seconds": wall_limit_seconds, "wall_limit_source": wall_limit_source,
-        "slurm": {k: os.environ[k] for k in SLURM_VARIABLES if k in os.environ} or None,
+        "slurm": slurm_fields(),
     }  # fmt: skip
 
 
@@ -82,12 +114,23 @@ def harness_error_fields(runner: str, exc: Exception) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def cancelled_fields(runner: str, wall_seconds: float) -> dict[str, Any]:
+    """The same fields for a run stopped by a signal to the harness before the agent ended."""
+    return {
+        "runner": runner, "exit_code": None, "signal": None, "timed_out": False,
+        "oom_killed": False, "wall_seconds": round(wall_seconds, 3), "limits_enforced": {},
+        "sandbox_notes": [], "harness_error": None,
+    }  # fmt: skip
+
+
 def submission_fields(found: bool, rejected_reason: str | None) -> dict[str, Any]:
     return {"found": found, "accepted": found and rejected_reason is None,
             "rejected_reason": rejected_reason}  # fmt: skip
 
 
 def run_status(r: dict[str, Any]) -> str:
+    if r.get("cancelled_by"):
+        return "cancelled"
     if r.get("harness_error"):
         return "harness-error"
     if r.get("disk_exceeded"):

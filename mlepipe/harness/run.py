@@ -12,20 +12,23 @@ With `sandbox: none` the agent is told the host paths of these folders (and of t
 instead of the sandbox's, through the runner's one `AgentView`; its code stays the same.
 
 Whatever the agent does, the harness finishes by writing run.json; only a broken harness fails the
-pipeline job. Nothing in the run directory is followed outside it (symlinks are never followed).
+pipeline job, and a cancelled one: SIGTERM or SIGINT (scancel, Ctrl-C) stop the agent, run.json
+gets status cancelled, and the command exits 128 + the signal, because a cancelled run is no
+result (the next invocation redoes it). Nothing in the run directory is followed outside it
+(symlinks are never followed).
 """
 
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
-import re
 import shlex
 import shutil
-import subprocess
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +36,8 @@ from typing import Any
 
 from mlepipe.agents.config import AGENT_MOUNT, Agent, load_agents
 from mlepipe.gateway.harness import model_gateway
-from mlepipe.harness import records
+from mlepipe.harness import records, slurm
+from mlepipe.harness.lock import run_dir_lock
 from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable
 from mlepipe.harness.runners import get_runner, runner_classes
 from mlepipe.harness.submission import DEFAULT_SUBMISSION_CAP_MB, extract_submission
@@ -52,43 +56,13 @@ MLEPIPE_MOUNT = "/opt/mlepipe"  # the package and competition definitions, read-
 # The Slurm job's own time limit
 
 
-SLURM_SAFETY_SECONDS = 60  # stop the agent this long before Slurm would kill the job
-
-
-def slurm_seconds_left() -> float | None:
-    """Seconds until this Slurm job's time limit (squeue's %L), or None outside Slurm."""
-    job = os.environ.get("SLURM_JOB_ID")
-    if not job or not shutil.which("squeue"):
-        return None
-    try:
-        out = subprocess.run(
-            ["squeue", "-h", "-j", job, "-o", "%L"], capture_output=True, text=True, timeout=30
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return parse_slurm_duration(out)
-
-
-def parse_slurm_duration(text: str) -> float | None:
-    """'1-02:03:04', '02:03:04', '03:04' or '04' -> seconds; None for UNLIMITED or junk."""
-    match = re.fullmatch(r"(?:(\d+)-)?(?:(\d+):)?(?:(\d+):)?(\d+)", text.strip())
-    if not match:
-        return None
-    days, a, b, c = match.groups()
-    parts = [int(x) for x in (a, b) if x is not None] + [int(c)]
-    while len(parts) < 3:
-        parts.insert(0, 0)
-    h, m, sec = parts
-    return ((int(days or 0) * 24 + h) * 60 + m) * 60 + sec
-
-
 def _wall_limit(hardware_seconds: float) -> tuple[float, str]:
     """The agent's wall-clock limit and where it comes from. Under Slurm the agent is stopped
     before the job's own time limit, so that the run is recorded as a timeout (and graded as no
     submission) instead of vanishing with a killed job."""
-    left = slurm_seconds_left()
-    if left is not None and left - SLURM_SAFETY_SECONDS < hardware_seconds:
-        return max(1.0, left - SLURM_SAFETY_SECONDS), "slurm-job-time-limit"
+    left = slurm.seconds_left()
+    if left is not None and left - slurm.SLURM_SAFETY_SECONDS < hardware_seconds:
+        return max(1.0, left - slurm.SLURM_SAFETY_SECONDS), "slurm-job-time-limit"
     return hardware_seconds, "hardware"
 
 
@@ -168,14 +142,21 @@ def run_agent(
     prices_file: Path | None = None,
     container_engine: str | None = None,
     allow_privileged: bool = False,
+    grade_file: Path | None = None,
 ) -> dict[str, Any]:
-    """Runs one agent on one competition; returns (and writes) the run record."""
+    """Runs one agent on one competition; returns (and writes) the run record.
+
+    ``grade_file``, the grade of an earlier attempt of this run, is removed before the run
+    starts: a grade never outlives the run it graded. SIGTERM or SIGINT stop the agent; the run
+    is recorded as cancelled and Cancelled is raised once run.json is written."""
     key = f"{agent.name}/{hardware_name}/{competition.id}/{seed}"
     runner = get_runner(
         sandbox, **_runner_options(sandbox, agent, key, container_engine, allow_privileged)
     )
     run_dir = Path(run_dir)
-    with _exclusive(run_dir):
+    with _signals_cancel(), run_dir_lock(run_dir, _lock_wait_seconds(hw)):
+        if grade_file is not None:
+            Path(grade_file).unlink(missing_ok=True)
         mounts = _fresh_run_dir(run_dir, agent, competition, data_dir)
         # Every path the agent is given goes through this view: the sandbox's own paths, or
         # under `sandbox: none` the host paths behind them. /home and /opt/mlepipe are no mounts
@@ -208,29 +189,43 @@ def run_agent(
         gateway = model_gateway(
             agent.spec.get("gateway"), prices_file, run_dir / "logs", on_host=runner.host_paths
         )
+        started = time.monotonic()
+        cancelled = None
         try:
-            with gateway:
-                run_mounts = [*mounts, *gateway.mounts]
-                result = runner.run(
-                    runner.agent_view(run_mounts, folders).argv(gateway.command(agent.argv())),
-                    mounts=run_mounts, env={**env, **gateway.env}, limits=limits,
-                    workdir=view.workdir(HOME_DIR), stdout=run_dir / "logs" / "agent.stdout",
-                    stderr=run_dir / "logs" / "agent.stderr", stop=gateway.stop,
-                )  # fmt: skip
-            record.update(records.result_fields(result))
-        except SandboxUnavailable:
-            raise
-        except Exception as exc:  # a run that cannot start is recorded, not fatal for the rest
-            record.update(records.harness_error_fields(sandbox, exc))
+            try:
+                with gateway:
+                    run_mounts = [*mounts, *gateway.mounts]
+                    result = runner.run(
+                        runner.agent_view(run_mounts, folders).argv(
+                            gateway.command(agent.argv())
+                        ),
+                        mounts=run_mounts, env={**env, **gateway.env}, limits=limits,
+                        workdir=view.workdir(HOME_DIR), stdout=run_dir / "logs" / "agent.stdout",
+                        stderr=run_dir / "logs" / "agent.stderr", stop=gateway.stop,
+                    )  # fmt: skip
+                record.update(records.result_fields(result))
+            except SandboxUnavailable:
+                raise
+            except Exception as exc:  # a run that cannot start is recorded, not fatal for the rest
+                record.update(records.harness_error_fields(sandbox, exc))
+            found, reason = extract_submission(
+                run_dir / "submission", run_dir / "submission.csv", submission_cap_mb * 1024 * 1024
+            )
+        except Cancelled as exc:
+            # The runner has killed the agent; what it had written is not graded.
+            cancelled = exc
+            if "exit_code" not in record:
+                record.update(records.cancelled_fields(sandbox, time.monotonic() - started))
+            record["cancelled_by"] = exc.signal_name
+            found, reason = False, f"the run was cancelled ({exc.signal_name})"
         record["usage"] = gateway.usage
         record["end"] = records.now()
-        found, reason = extract_submission(
-            run_dir / "submission", run_dir / "submission.csv", submission_cap_mb * 1024 * 1024
-        )
         record["submission"] = records.submission_fields(found, reason)
         record["status"] = records.run_status(record)
         records.write_run_record(run_dir, record)
         print(f"run {key}: {record['status']}", file=sys.stderr)
+        if cancelled is not None:
+            raise cancelled
         return record
 
 
@@ -253,14 +248,49 @@ def _runner_options(
     }  # fmt: skip
 
 
+class Cancelled(BaseException):
+    """SIGTERM or SIGINT reached the harness (scancel, Slurm's time limit, Ctrl-C). A
+    BaseException, so that no `except Exception` on the way records it as a harness error."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        super().__init__(f"cancelled by {self.signal_name}")
+
+
+CANCEL_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
 @contextmanager
-def _exclusive(run_dir: Path) -> Iterator[None]:
-    """Holds the run's lock. A harness orphaned by a killed pipeline may still be writing this
-    run: wait for it to end (it is bounded by the time limit) before starting again."""
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    with open(run_dir.parent / f".{run_dir.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+def _signals_cancel() -> Iterator[None]:
+    """SIGTERM and SIGINT raise Cancelled while the block runs. The first one only: the record
+    is then written without a second signal cutting it short (Slurm's SIGKILL follows anyway
+    after KillWait)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def cancel(signum: int, frame: object) -> None:
+        for sig in CANCEL_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Cancelled(signum)
+
+    previous = {sig: signal.signal(sig, cancel) for sig in CANCEL_SIGNALS}
+    try:
         yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# A holder of the run's lock is bounded by its time limit, plus set-up and extraction.
+LOCK_WAIT_MARGIN_SECONDS = 600
+
+
+def _lock_wait_seconds(hw: dict[str, Any]) -> float:
+    """How long to wait for another harness that holds this run (an orphan of a killed pipeline
+    may still be writing it): as long as its time limit allows it to run."""
+    return float(hw["time_limit_seconds"]) + LOCK_WAIT_MARGIN_SECONDS
 
 
 def _fresh_run_dir(
@@ -334,14 +364,20 @@ def cmd_run_agent(args) -> int:
     from mlepipe.harness.gpus import assigned_gpus
 
     # A missing sandbox or GPU is a setup error: the CLI prints it in one line (exit 2).
-    with assigned_gpus(int(hw.get("gpus") or 0)) as gpu_ids:
-        run_agent(
-            agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
-            seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
-            sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb, gpu_ids=gpu_ids,
-            prices_file=Path(args.prices_file), container_engine=args.container_engine,
-            allow_privileged=args.allow_privileged,
-        )  # fmt: skip
+    try:
+        with assigned_gpus(int(hw.get("gpus") or 0)) as gpu_ids:
+            run_agent(
+                agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
+                seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
+                sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb, gpu_ids=gpu_ids,
+                prices_file=Path(args.prices_file), container_engine=args.container_engine,
+                allow_privileged=args.allow_privileged,
+                grade_file=Path(args.grade_file) if args.grade_file else None,
+            )  # fmt: skip
+    except Cancelled as exc:
+        # Not a finished run: the pipeline job fails, so that a later invocation redoes it.
+        print(f"mlepipe run-agent: {exc}", file=sys.stderr)
+        return 128 + exc.signum
     return 0
 
 
@@ -360,4 +396,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--prices-file", default="config/prices.yaml")
     sp.add_argument("--container-engine", help="Docker Engine API of runner container")
     sp.add_argument("--allow-privileged", action="store_true")
+    sp.add_argument("--grade-file", help="the run's grade record, removed as the run starts")
     sp.set_defaults(func=cmd_run_agent)

@@ -345,6 +345,31 @@ def read_grade_records(folder: Path | str) -> tuple[list[dict], list[Path]]:
     return records, unreadable
 
 
+def _run_key(grade: dict) -> str:
+    """agent/hardware/competition/seed: the run's place under runs/ (and its grade's)."""
+    return "/".join(str(grade.get(k)) for k in ("agent", "hardware", "competition_id", "seed"))
+
+
+def grade_out_of_date(grade: dict, results: Path) -> str | None:
+    """Why a grade no longer describes its run (the run was redone since), or None. A grade
+    names the attempt it graded (run_id); older grades without one are compared by date."""
+    run_json = results / "runs" / _run_key(grade) / "run.json"
+    try:
+        run = json.loads(run_json.read_text())
+    except FileNotFoundError:
+        return None  # nothing to compare with
+    except (OSError, ValueError):
+        return f"{run_json} is unreadable"
+    if grade.get("run_id") is not None or run.get("run_id") is not None:
+        if grade.get("run_id") != run.get("run_id"):
+            return "its run was redone since"
+        return None
+    grade_file = results / "grades" / f"{_run_key(grade)}.json"
+    if grade_file.is_file() and run_json.stat().st_mtime > grade_file.stat().st_mtime:
+        return "its run.json is newer"
+    return None
+
+
 def print_run_summary(
     results_dir: Path | str,
     log: Path | str | list | None = None,
@@ -369,8 +394,20 @@ def print_run_summary(
         say(
             "mlepipe: the workflow stopped with errors" + (f"; Snakemake log: {log}" if log else "")
         )
+    grades, unreadable = read_grade_records(results / "grades")
+    checked = [(g, grade_out_of_date(g, results)) for g in grades]
+    out_of_date = [(g, why) for g, why in checked if why]
+    grades = [g for g, why in checked if not why]
     summary_csv = reports / "summary.csv"
-    if summary_csv.is_file():
+    # A run directory is made anew for every attempt: one newer than the reports was (or is
+    # being) redone since they were built, whether or not that attempt succeeded.
+    redone = summary_csv.is_file() and any(
+        run_dir.stat().st_mtime > summary_csv.stat().st_mtime
+        for run_dir in (results / "runs").glob("*/*/*/*")
+    )
+    if summary_csv.is_file() and (out_of_date or redone):
+        say(f"mlepipe: the reports in {reports}/ are out of date: runs were redone since")
+    elif summary_csv.is_file():
         say(f"mlepipe: reports in {reports}/")
         try:
             summary = pd.read_csv(summary_csv)
@@ -393,13 +430,16 @@ def print_run_summary(
     else:
         say(f"mlepipe: no reports yet (no {summary_csv})")
 
-    grades, unreadable = read_grade_records(results / "grades")
     bad = [g for g in grades if g.get("run_status", "ok") != "ok"]
     say(f"Runs graded: {len(grades)}; failed (run status not ok): {len(bad)}")
     if unreadable:
         say(f"  {len(unreadable)} grade file(s) unreadable, e.g. {unreadable[0]}")
+    if out_of_date:
+        say(f"  {len(out_of_date)} grade(s) out of date, not counted:")
+        for g, why in out_of_date[:max_failures]:
+            say(f"  {_run_key(g)}: {why}")
     for g in bad[:max_failures]:
-        key = f"{g.get('agent')}/{g.get('hardware')}/{g.get('competition_id')}/{g.get('seed')}"
+        key = _run_key(g)
         say(
             f"  {key} {g.get('run_status')}: {results / 'runs' / key / 'logs'}/, "
             f"{results / 'logs' / 'runs' / key}.log"
