@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mlepipe.agents.config import AGENT_MOUNT, Agent, load_agents
+from mlepipe.agents.envs import built_env
 from mlepipe.gateway.harness import model_gateway
 from mlepipe.harness import records
 from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable
@@ -113,9 +114,10 @@ the task description (description.md) and the data files. Read the description f
 
 VALIDATE_SCRIPT = """\
 #!/bin/sh
-# Checks a submission's format against the public sample submission (no private data needed).
-exec python -m mlepipe validate "${{1:-{submission}/submission.csv}}" {competition} \\
-    --public-dir {data}
+# Checks a submission's format against the public sample submission (no private data needed),
+# with the pipeline's own interpreter and package, whatever Python environment the agent has.
+PYTHONPATH={package} MLEPIPE_COMPETITIONS_DIR={competitions} exec {python} \\
+    -m mlepipe validate "${{1:-{submission}/submission.csv}}" {competition} --public-dir {data}
 """
 
 
@@ -137,6 +139,9 @@ def _write_home(home: Path, competition: Competition, hw: dict[str, Any], at) ->
             submission=shlex.quote(at(SUBMISSION_MOUNT)),
             competition=shlex.quote(competition.id),
             data=shlex.quote(at(DATA_MOUNT)),
+            package=shlex.quote(at(MLEPIPE_MOUNT)),
+            competitions=shlex.quote(at(f"{MLEPIPE_MOUNT}/competitions")),
+            python=shlex.quote(sys.executable),
         )
     )
     script.chmod(0o755)
@@ -155,9 +160,12 @@ def run_agent(
     submission_cap_mb: int = DEFAULT_SUBMISSION_CAP_MB,
     gpu_ids: tuple[str, ...] = (),
     prices_file: Path | None = None,
+    envs_dir: Path = Path("results/envs"),
 ) -> dict[str, Any]:
-    """Runs one agent on one competition; returns (and writes) the run record."""
+    """Runs one agent on one competition; returns (and writes) the run record. An agent with
+    ``requirements:`` runs with its own environment from ``envs_dir`` (``mlepipe.agents.envs``)."""
     runner = get_runner(sandbox)
+    python_env = built_env(agent, envs_dir)
     run_dir = Path(run_dir)
     with _exclusive(run_dir):
         mounts = _fresh_run_dir(run_dir, agent, competition, data_dir)
@@ -185,20 +193,25 @@ def run_agent(
             env_passed_through=passed, gpu_ids=list(gpu_ids),
             wall_limit_seconds=wall, wall_limit_source=limit_source,
         )  # fmt: skip
+        record["python_env"] = str(python_env) if python_env else None
         key = f"{agent.name}/{hardware_name}/{competition.id}/{seed}"
         print(f"run {key}: starting", file=sys.stderr)
         # The agent's one way out to its models, if it has one (README "Running an LLM agent").
         gateway = model_gateway(
             agent.spec.get("gateway"), prices_file, run_dir / "logs", on_host=runner.host_paths
         )
+        # The launcher runs with the harness's interpreter, whatever the agent's environment.
+        launcher = [sys.executable, "-I", f"{MLEPIPE_MOUNT}/mlepipe/gateway/forward.py"]
         try:
             with gateway:
                 run_mounts = [*mounts, *gateway.mounts]
+                argv = gateway.command(agent.argv(), launcher)
                 result = runner.run(
-                    runner.agent_view(run_mounts, folders).argv(gateway.command(agent.argv())),
+                    runner.agent_view(run_mounts, folders).argv(argv),
                     mounts=run_mounts, env={**env, **gateway.env}, limits=limits,
                     workdir=view.workdir(HOME_DIR), stdout=run_dir / "logs" / "agent.stdout",
-                    stderr=run_dir / "logs" / "agent.stderr", stop=gateway.stop,
+                    stderr=run_dir / "logs" / "agent.stderr", python_env=python_env,
+                    stop=gateway.stop,
                 )  # fmt: skip
             record.update(records.result_fields(result))
         except SandboxUnavailable:
@@ -262,10 +275,11 @@ def _agent_env(
         "INSTRUCTIONS": at(INSTRUCTIONS_MOUNT), "VALIDATE": at(VALIDATE_MOUNT),
         "COMPETITION_ID": competition.id, "SEED": str(seed),
         "TIME_LIMIT_SECONDS": str(int(hw["time_limit_seconds"])),
-        "PYTHONPATH": at(MLEPIPE_MOUNT),
-        "MLEPIPE_COMPETITIONS_DIR": at(f"{MLEPIPE_MOUNT}/competitions"),
         "PYTHONHASHSEED": str(seed), "PYTHONUNBUFFERED": "1",
     }  # fmt: skip
+    if not agent.has_own_env:  # builtin agents are modules of the package
+        env["PYTHONPATH"] = at(MLEPIPE_MOUNT)
+        env["MLEPIPE_COMPETITIONS_DIR"] = at(f"{MLEPIPE_MOUNT}/competitions")
     if hw.get("cpus"):
         env["CPUS"] = str(hw["cpus"])
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -303,7 +317,7 @@ def cmd_run_agent(args) -> int:
             agent=agent, competition=competition, hardware_name=args.hardware, hw=hw,
             seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
             sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb, gpu_ids=gpu_ids,
-            prices_file=Path(args.prices_file),
+            prices_file=Path(args.prices_file), envs_dir=Path(args.envs_dir),
         )  # fmt: skip
     return 0
 
@@ -321,4 +335,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--sandbox", default="bubblewrap", choices=list(runner_classes()))
     sp.add_argument("--submission-cap-mb", type=int, default=DEFAULT_SUBMISSION_CAP_MB)
     sp.add_argument("--prices-file", default="config/prices.yaml")
+    sp.add_argument("--envs-dir", default="results/envs", help="agents' own environments")
     sp.set_defaults(func=cmd_run_agent)
