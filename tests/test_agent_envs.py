@@ -94,7 +94,8 @@ def test_a_requirements_file_versions_the_agent_by_its_content(tmp_path):
         agent.version()
 
 
-def test_a_builtin_agent_cannot_declare_requirements(tmp_path):
+def test_only_a_command_agent_can_declare_requirements(tmp_path):
+    Agent("c", {"kind": "command", "command": "true", "requirements": ["six"]}, tmp_path)
     with pytest.raises(ConfigError, match="agent 'b'"):
         Agent("b", {"kind": "builtin", "requirements": ["six"]}, tmp_path)
 
@@ -175,6 +176,24 @@ def test_each_environment_is_built_once_and_the_agents_run_in_it(wf):
     assert all(g["valid_submission"] for g in wf.grades().values())
 
 
+def test_without_a_sandbox_the_agent_gets_its_environment_too(wf, tmp_path):
+    from mlepipe.agents.config import load_agents
+    from mlepipe.harness.run import run_agent
+    from mlepipe.registry import Registry
+
+    agent = load_agents(wf.root / "config" / "agents.yaml")["probe-a"]
+    hw = {"time_limit_seconds": 120, "cpus": 1}
+    record = run_agent(
+        agent=agent, competition=Registry(REPO / "competitions").get(COMPETITION),
+        hardware_name="cpu-small", hw=hw, seed=0, data_dir=wf.root.parent / "data",
+        run_dir=tmp_path / "run", sandbox="none", envs_dir=wf.results / "envs",
+    )  # fmt: skip
+    assert record["status"] == "ok", record
+    facts = json.loads((tmp_path / "run" / "logs" / "env.json").read_text())
+    assert facts["prefix"] == record["python_env"] == env_facts(wf, "probe-a")["prefix"]
+    assert not facts["mlepipe"] and not facts["pandas"] and facts["validate"][0] == 0, facts
+
+
 def test_editing_one_agents_requirements_reruns_that_agent_only(wf):
     assert jobs_planned(wf.snakemake("-n")) == {}
     reqs = "config/probe-c-requirements.txt"
@@ -208,6 +227,6 @@ def test_a_failed_environment_build_stops_that_agent_only(tmp_path):
         "mlepipe: error: building the Python environment of agent 'broken' failed: pip install"
     ), last
     assert last in proc.stdout + proc.stderr  # Snakemake shows the failed job's log
-    assert list((wf.results / "envs").iterdir()) in ([], [wf.results / "envs" / log.stem])
-    assert not (wf.results / "envs" / log.stem / ".complete").exists()
+    envs = wf.results / "envs"  # nothing built, no temporary folder left
+    assert list(envs.glob("*/.complete")) == [] and list(envs.glob(".*")) == []
     assert set(wf.runs()) == {("dummy", "cpu-small", COMPETITION, 0)}  # the others go on
