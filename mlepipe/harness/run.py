@@ -277,7 +277,7 @@ def _agent_env(
         "TIME_LIMIT_SECONDS": str(int(hw["time_limit_seconds"])),
         "PYTHONHASHSEED": str(seed), "PYTHONUNBUFFERED": "1",
     }  # fmt: skip
-    if not agent.has_own_env:  # builtin agents are modules of the package
+    if not agent.has_own_env:  # the pipeline's environment, with its package (builtin agents)
         env["PYTHONPATH"] = at(MLEPIPE_MOUNT)
         env["MLEPIPE_COMPETITIONS_DIR"] = at(f"{MLEPIPE_MOUNT}/competitions")
     if hw.get("cpus"):
