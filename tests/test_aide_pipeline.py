@@ -67,6 +67,7 @@ Predict that a passenger was transported exactly when in cryo-sleep.
 ```python
 import pandas as pd
 
+print("pandas", pd.__version__)
 train = pd.read_csv("./input/train.csv")
 rule = train["CryoSleep"].fillna(False).astype(bool)
 print("Validation accuracy:", (rule == train["Transported"]).mean())
@@ -199,6 +200,8 @@ def test_aide_scripted_stand_in_model_through_the_pipeline(tmp_path, envs_dir):
         assert len(nodes) == 2
         assert nodes[0]["is_buggy"] and not nodes[1]["is_buggy"]
         assert nodes[1]["metric"]["value"] == pytest.approx(0.72)
+        # The code ran with the agent's pins, not the pipeline's pandas.
+        assert "pandas 2.1.4" in "".join(nodes[1]["_term_out"])
         best = (run_dir / "code" / "best_solution.py").read_text()
         assert "CryoSleep" in best
         assert best == (run_dir / "logs" / "aide" / "best_solution.py").read_text()
