@@ -238,6 +238,24 @@ def cmd_export_leaderboard(args) -> int:
     return EXIT_OK
 
 
+def cmd_build_env(args) -> int:
+    from mlepipe.agents.config import load_agents
+    from mlepipe.agents.envs import build_env, env_digest
+
+    agents = load_agents(Path(args.agents_file))
+    if args.agent:
+        if args.agent not in agents:
+            raise UserError(f"no agent '{args.agent}' in {args.agents_file}")
+        agent = agents[args.agent]
+    else:  # the pipeline names the environment, built once for every agent that shares it
+        found = [a for a in agents.values() if a.has_own_env and env_digest(a) == args.env]
+        if not found:
+            raise UserError(f"no agent in {args.agents_file} has the environment {args.env}")
+        agent = found[0]
+    print(build_env(agent, Path(args.envs_dir)))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlepipe",
@@ -368,6 +386,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="hardware configs, for the time limit and hardware columns")  # fmt: skip
     sp.set_defaults(func=cmd_export_leaderboard)
 
+    sp = sub.add_parser("build-env", help="build an agent's own Python environment")
+    which = sp.add_mutually_exclusive_group(required=True)
+    which.add_argument("--agent", help="the agent whose `requirements:` to install")
+    which.add_argument("--env", help="the environment's digest (any agent that has it)")
+    sp.add_argument("--agents-file", default="config/agents.yaml")
+    sp.add_argument("--envs-dir", default="results/envs")
+    sp.set_defaults(func=cmd_build_env)
+
     from mlepipe.harness import images, run
 
     run.add_commands(sub)
@@ -398,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from mlepipe.agents.envs import EnvironmentBuildError
     from mlepipe.grading.medals import LeaderboardError
     from mlepipe.grading.scoring import AnswersChanged
     from mlepipe.harness.gpus import GpuUnavailable
@@ -409,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     expected: tuple[type[BaseException], ...] = (
         UserError, ConfigError, PreparationError, LeaderboardError, FileNotFoundError,
         SandboxUnavailable, GpuUnavailable, AnswersChanged, LockTimeout,
+        EnvironmentBuildError,
     )  # fmt: skip
     try:
         from mlepipe.sources import AcquisitionError

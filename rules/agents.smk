@@ -1,3 +1,21 @@
+rule agent_env:
+    """An agent's own Python environment (its `requirements:`), built once per digest of the
+    requirements and the Python version; the runs of every agent with that digest use it."""
+    output:
+        complete=ENVS / "{env}" / ".complete",
+    log:
+        RESULTS / "logs" / "envs" / "{env}.log",
+    params:
+        mlepipe=MLEPIPE,
+        agents_file=config["agents_file"],
+        envs_dir=ENVS,
+    # pip needs an index: on a cluster, the login node builds it (compute nodes may be offline).
+    localrule: True
+    shell:
+        "{params.mlepipe} build-env --env {wildcards.env} --agents-file {params.agents_file} "
+        "--envs-dir {params.envs_dir} > {log} 2>&1"
+
+
 rule run_agent:
     """One agent on one competition, seed and hardware config, in the sandbox. Always ends with a
     run.json, also when the agent crashes, times out or writes nothing. A cancelled run (scancel,
@@ -7,6 +25,7 @@ rule run_agent:
         prepared=prepared_marker,
         image=agent_image_input,
         provenance=redo_stale_run,
+        python_env=agent_env_input,
     output:
         run=RESULTS / "runs" / "{agent}" / "{hardware}" / "{competition}" / "{seed}" / "run.json",
     log:
@@ -27,6 +46,7 @@ rule run_agent:
         agents_file=config["agents_file"],
         hardware_file=config["hardware_file"],
         prices_file=config["prices_file"],
+        envs_dir=ENVS,
     threads: lambda wc: run_threads(wc.hardware)
     resources:
         runtime=lambda wc: run_resource(wc.hardware, "runtime"),
@@ -41,8 +61,7 @@ rule run_agent:
         "--data-dir {params.data_dir} --run-dir {params.run_dir} --sandbox {params.sandbox} "
         "{params.container} --submission-cap-mb {params.cap} --agents-file {params.agents_file} "
         "--hardware-file {params.hardware_file} --prices-file {params.prices_file} "
-        "--grade-file {params.grade} "
-        "> {log} 2>&1"
+        "--grade-file {params.grade} --envs-dir {params.envs_dir} > {log} 2>&1"
 
 
 rule build_image:

@@ -10,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 
 from mlepipe import schemas
 from mlepipe.agents.config import load_agents
+from mlepipe.agents.envs import env_digest
 from mlepipe.gateway.metering import gateway_prices
 from mlepipe.hardware import load_hardware, slurm_resources
 from mlepipe.harness.slurm import settle_earlier_jobs
@@ -77,6 +78,7 @@ except RegistryError as exc:
 DATA = Path(config["data_dir"])
 RESULTS = Path(config["results_dir"])
 REPORTS = RESULTS / "reports"
+ENVS = Path(config["envs_dir"]) if config["envs_dir"] else RESULTS / "envs"
 MIRROR = Path(config["mirror"]).resolve() if config["mirror"] else None
 
 # Before any job starts: every competition can be obtained, and every medal has thresholds.
@@ -100,10 +102,24 @@ RUNS = pd.DataFrame(
 )
 
 
+@functools.cache
+def _agent_env(name):
+    agent = AGENTS_ALL[name]
+    return env_digest(agent) if agent.has_own_env else None
+
+
+# The agents' own Python environments: each built once, for all the agents that share it.
+AGENT_ENVS = {}
+for _name in config["agents"]:
+    if _agent_env(_name):
+        AGENT_ENVS.setdefault(_agent_env(_name), _name)
+
+
 wildcard_constraints:
     agent="|".join(map(re.escape, AGENTS_ALL)),
     agent_a="|".join(map(re.escape, AGENTS_ALL)),
     agent_b="|".join(map(re.escape, AGENTS_ALL)),
+    env=r"[0-9a-f]{16}",
     hardware="|".join(map(re.escape, HARDWARE_ALL)),
     competition="|".join(map(re.escape, REGISTRY.ids())),
     seed=r"\d+",
@@ -116,6 +132,12 @@ wildcard_constraints:
 
 def prepared_marker(wildcards):
     return rules.prepare_competition.output.checksums.format(competition=wildcards.competition)
+
+
+def agent_env_input(wildcards):
+    """The agent's own environment (nothing for an agent that uses the pipeline's)."""
+    env = _agent_env(wildcards.agent)
+    return [rules.agent_env.output.complete.format(env=env)] if env else []
 
 
 def _grades(runs):

@@ -7,6 +7,11 @@ upstream.
         standin.url            # http://127.0.0.1:PORT/v1, an upstream for the gateway
         standin.requests       # what it received: path, headers, body
 
+A ``reply`` function scripts the answers: given a request's body and the text of its prompt, it
+returns the text of the answer, or a dict, the arguments of a call to the one function (tool)
+the request offers. Chat completions (``tool_calls``) and the Responses API (``function_call``
+items, not streamed) answer with such calls.
+
 Also runnable alone: `python tests/model_standin.py --port 8000`.
 """
 
@@ -17,10 +22,33 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 
 from aiohttp import web
 
 CONTENT = "The stand-in model says: predict the majority class."
+
+
+def prompt_text(body: dict) -> str:
+    """All the text of a chat (``messages``) or Responses API (``input``) request."""
+    items = body.get("messages") or body.get("input") or []
+    if isinstance(items, str):
+        return items
+    parts = []
+    for item in items:
+        content = item.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        else:
+            parts += [c.get("text", "") for c in content or [] if isinstance(c, dict)]
+    return "\n".join(parts)
+
+
+def offered_tool(body: dict) -> str | None:
+    """The name of the function the request offers (chat or Responses API form), if any."""
+    for tool in body.get("tools") or []:
+        return (tool.get("function") or tool).get("name")
+    return None
 
 
 class StandIn:
@@ -32,8 +60,10 @@ class StandIn:
         mode: str = "ok",  # ok | error | stall
         chunk_delay: float = 0.0,
         port: int = 0,
+        reply: Callable[[dict, str], str | dict] | None = None,
     ) -> None:
         self.content, self.mode, self.chunk_delay = content, mode, chunk_delay
+        self.reply = reply or (lambda body, prompt: self.content)
         self.prompt_tokens, self.completion_tokens = prompt_tokens, completion_tokens
         self.requests: list[dict] = []
         self.port = port
@@ -49,6 +79,7 @@ class StandIn:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/responses", self.responses)
         app.router.add_post("/v1/messages", self.messages)
         return app
 
@@ -72,11 +103,18 @@ class StandIn:
             return web.json_response(error, status=503)
         model, created = body.get("model"), int(time.time())
         if not body.get("stream"):
+            answer = self.reply(body, prompt_text(body))
+            message: dict = {"role": "assistant", "content": answer}
+            if isinstance(answer, dict):
+                call = {"name": offered_tool(body), "arguments": json.dumps(answer)}
+                message = {"role": "assistant", "content": None,
+                           "tool_calls": [{"id": "call_standin", "type": "function",
+                                           "function": call}]}  # fmt: skip
             return web.json_response({
                 "id": "chatcmpl-standin", "object": "chat.completion", "created": created,
                 "model": model, "usage": self._usage(),
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": self.content}}],
+                "choices": [{"index": 0, "message": message,
+                             "finish_reason": "tool_calls" if "tool_calls" in message else "stop"}],
             })  # fmt: skip
         out = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await out.prepare(request)
@@ -98,6 +136,32 @@ class StandIn:
         await event("[DONE]")
         await out.write_eof()
         return out
+
+    async def responses(self, request: web.Request) -> web.StreamResponse:
+        """The Responses API, not streamed: a message, or a call to the function offered."""
+        body = await self._received(request)
+        if self.mode == "error" or body.get("stream"):
+            error = {"error": {"message": "stand-in overloaded", "type": "server_error"}}
+            return web.json_response(error, status=503)
+        answer = self.reply(body, prompt_text(body))
+        if isinstance(answer, dict):
+            item = {"type": "function_call", "id": "fc_standin", "call_id": "call_standin",
+                    "name": offered_tool(body), "arguments": json.dumps(answer),
+                    "status": "completed"}  # fmt: skip
+        else:
+            text = {"type": "output_text", "text": answer, "annotations": []}
+            item = {"type": "message", "id": "msg_standin", "role": "assistant",
+                    "status": "completed", "content": [text]}  # fmt: skip
+        p, c = self.prompt_tokens, self.completion_tokens
+        return web.json_response({
+            "id": "resp_standin", "object": "response", "created_at": int(time.time()),
+            "model": body.get("model"), "status": "completed", "output": [item],
+            "parallel_tool_calls": False, "tool_choice": body.get("tool_choice", "auto"),
+            "tools": body.get("tools", []),
+            "usage": {"input_tokens": p, "output_tokens": c, "total_tokens": p + c,
+                      "input_tokens_details": {"cached_tokens": 0},
+                      "output_tokens_details": {"reasoning_tokens": 0}},
+        })  # fmt: skip
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         body = await self._received(request)

@@ -1,9 +1,10 @@
 """Agent definitions (`config/agents.yaml`, checked against mlepipe/schemas/agents.yaml) and their
 versions.
 
-An agent's version is a digest of its settings and of its code, so that editing one agent (its
-settings, its built-in module, or the files it declares as code) reruns that agent's runs only.
-Read by the pipeline and the run harness, never by an agent.
+An agent's version is a digest of its settings, of its code and of its own Python environment's
+requirements (if it has one: ``mlepipe.agents.envs``), so that editing one agent (its settings,
+its built-in module, the files it declares as code, its requirements) reruns that agent's runs
+only. Read by the pipeline and the run harness, never by an agent.
 """
 
 from __future__ import annotations
@@ -72,6 +73,30 @@ class Agent:
         d = self.spec.get("sif")
         return (self.base_dir / d).resolve() if d else None
 
+    @property
+    def requirements(self) -> list[str]:
+        """The pip requirements of the agent's own environment (none: the pipeline's)."""
+        value = self.spec.get("requirements")
+        if value is None or isinstance(value, list):
+            return list(value or [])
+        path = self.base_dir / value
+        try:
+            lines = path.read_text().splitlines()
+        except OSError as exc:
+            raise ConfigError(
+                f"agent '{self.name}': cannot read its requirements file {path}: {exc.strerror}"
+            ) from None
+        kept = [line.split(" #")[0].strip() for line in lines]
+        return [line for line in kept if line and not line.startswith("#")]
+
+    @property
+    def requirements_no_deps(self) -> list[str]:
+        return list(self.spec.get("requirements_no_deps") or [])
+
+    @property
+    def has_own_env(self) -> bool:
+        return bool(self.requirements or self.requirements_no_deps)
+
     def argv(self) -> list[str]:
         if self.kind == "builtin":
             return ["python", "-m", self.builtin_module]
@@ -100,6 +125,10 @@ class Agent:
     def version(self) -> str:
         """Digest of the settings and code; the pipeline reruns an agent's runs when it changes."""
         h = hashlib.sha256(json.dumps(self.spec, sort_keys=True, default=str).encode())
+        if self.has_own_env:  # a requirements file's content, not only its name
+            from mlepipe.agents.envs import env_digest
+
+            h.update(env_digest(self).encode())
         for path in self.code_files():
             name = path.relative_to(PACKAGE_DIR) if PACKAGE_DIR in path.parents else path.name
             h.update(str(name).encode())

@@ -1,6 +1,6 @@
 """The agent's launcher when it has a model gateway:
 
-    python -m mlepipe.gateway.forward --port P --socket S -- AGENT ARGV...
+    python -I .../mlepipe/gateway/forward.py --port P --socket S -- AGENT ARGV...
 
 It listens on 127.0.0.1:P (the sandbox's own loopback; P = 0 picks a free port, as on the host
 under `sandbox: none`), sets OPENAI_BASE_URL and ANTHROPIC_BASE_URL to that address, starts a
@@ -9,7 +9,8 @@ becomes the agent (exec): the agent keeps the process the harness started, so ex
 limit, signals and OOM detection are the agent's own. The forwarder is the agent's child and
 dies with it (parent-death signal), so it never keeps a run alive.
 
-Runs in the agent's Python environment (any Python >= 3.8): standard library only.
+Runs with the harness's interpreter (any Python >= 3.8), isolated from the agent's Python
+settings: standard library only.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class NoGateway:
     stop: threading.Event | None = None
     usage: dict[str, Any] | None = None
 
-    def command(self, argv: list[str]) -> list[str]:
+    def command(self, argv: list[str], launcher: list[str]) -> list[str]:
         return list(argv)
 
     def __enter__(self) -> NoGateway:
@@ -109,10 +109,11 @@ class ModelGateway:
             "GATEWAY_MODELS": ",".join(self.spec["models"]),
         }
 
-    def command(self, argv: list[str]) -> list[str]:
+    def command(self, argv: list[str], launcher: list[str]) -> list[str]:
+        """``argv`` started by the launcher (``launcher``: the command line that runs
+        ``forward``, with an interpreter the sandbox has)."""
         port = 0 if self.on_host else SANDBOX_PORT
-        forward = ["python", "-m", "mlepipe.gateway.forward", "--port", str(port)]
-        return [*forward, "--socket", GATEWAY_SOCKET, "--", *argv]
+        return [*launcher, "--port", str(port), "--socket", GATEWAY_SOCKET, "--", *argv]
 
     # --- start, watch, stop ----------------------------------------------------------------------
 

@@ -1,9 +1,10 @@
 """Runner ``bubblewrap``: the agent process in fresh namespaces.
 
 The process runs in fresh namespaces (user, mount, PID, network, IPC, UTS, cgroup) as uid/gid
-1000 with no capabilities. It sees read-only /usr, a minimal /etc, the Python environment, a
-private /tmp and home, and only the mounts it is given; no network. The caller's uid is mapped
-to uid 1000, so writable mounts owned by the caller are writable.
+1000 with no capabilities. It sees read-only /usr, a minimal /etc, the Python environment (and
+the harness's, for its helpers), a private /tmp and home, and only the mounts it is given; no
+network. The caller's uid is mapped to uid 1000, so writable mounts owned by the caller are
+writable.
 
 If the harness is killed, the sandbox goes down with it. bubblewrap's die-with-parent alone
 would leave a window (it is armed only once the sandbox is set up, some 30 ms after start), so
@@ -23,7 +24,7 @@ from pathlib import Path
 from mlepipe.harness import cgroups
 from mlepipe.harness.agent_files import AgentFileRejected, read_agent_file
 from mlepipe.harness.gpus import gpu_device_paths
-from mlepipe.harness.pyenv import python_env_paths
+from mlepipe.harness.pyenv import python_envs_paths
 from mlepipe.harness.runner import (
     Command,
     Launch,
@@ -233,7 +234,8 @@ def bwrap_command(
         if os.path.lexists(path):
             cmd += ["--ro-bind-try", path, path]  # -try: a dangling link is skipped
     cmd += ["--tmpfs", SANDBOX_HOME]
-    env_paths, env_notes = python_env_paths(command.python_env)
+    envs = [command.python_env, *([command.harness_env] if command.harness_env else [])]
+    env_paths, env_notes = python_envs_paths(envs)
     notes.extend(env_notes)
     for path in env_paths:
         cmd += ["--ro-bind", str(path), str(path)]

@@ -34,6 +34,17 @@ def python_env_paths(python_env: Path) -> tuple[list[Path], list[str]]:
     return kept, notes
 
 
+def python_envs_paths(python_envs: list[Path]) -> tuple[list[Path], list[str]]:
+    """``python_env_paths`` of several environments together, without repeats."""
+    paths: list[Path] = []
+    notes: list[str] = []
+    for env in python_envs:
+        env_paths, env_notes = python_env_paths(env)
+        paths += env_paths
+        notes += [n for n in env_notes if n not in notes]
+    return _outermost(paths), notes
+
+
 def _read_pyvenv_cfg(cfg: Path) -> dict[str, str]:
     values = {}
     for line in cfg.read_text().splitlines():

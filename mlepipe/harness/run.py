@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from mlepipe.agents.config import AGENT_MOUNT, Agent, load_agents
+from mlepipe.agents.envs import built_env
 from mlepipe.gateway.harness import model_gateway
 from mlepipe.harness import records, slurm
 from mlepipe.harness.lock import run_dir_lock
@@ -87,9 +88,10 @@ the task description (description.md) and the data files. Read the description f
 
 VALIDATE_SCRIPT = """\
 #!/bin/sh
-# Checks a submission's format against the public sample submission (no private data needed).
-exec python -m mlepipe validate "${{1:-{submission}/submission.csv}}" {competition} \\
-    --public-dir {data}
+# Checks a submission's format against the public sample submission (no private data needed),
+# with the pipeline's own interpreter and package, whatever Python environment the agent has.
+PYTHONPATH={package} MLEPIPE_COMPETITIONS_DIR={competitions} exec {python} \\
+    -m mlepipe validate "${{1:-{submission}/submission.csv}}" {competition} --public-dir {data}
 """
 
 
@@ -122,6 +124,9 @@ def _write_home(
             submission=shlex.quote(at(SUBMISSION_MOUNT)),
             competition=shlex.quote(competition.id),
             data=shlex.quote(at(DATA_MOUNT)),
+            package=shlex.quote(at(MLEPIPE_MOUNT)),
+            competitions=shlex.quote(at(f"{MLEPIPE_MOUNT}/competitions")),
+            python=shlex.quote(sys.executable),
         )
     )
     script.chmod(0o755)
@@ -143,8 +148,10 @@ def run_agent(
     container_engine: str | None = None,
     allow_privileged: bool = False,
     grade_file: Path | None = None,
+    envs_dir: Path = Path("results/envs"),
 ) -> dict[str, Any]:
-    """Runs one agent on one competition; returns (and writes) the run record.
+    """Runs one agent on one competition; returns (and writes) the run record. An agent with
+    ``requirements:`` runs with its own environment from ``envs_dir`` (``mlepipe.agents.envs``).
 
     ``grade_file``, the grade of an earlier attempt of this run, is removed before the run
     starts: a grade never outlives the run it graded. SIGTERM or SIGINT stop the agent; the run
@@ -153,6 +160,7 @@ def run_agent(
     runner = get_runner(
         sandbox, **_runner_options(sandbox, agent, key, container_engine, allow_privileged)
     )
+    python_env = built_env(agent, envs_dir)
     run_dir = Path(run_dir)
     with _signals_cancel(), run_dir_lock(run_dir, _lock_wait_seconds(hw)):
         if grade_file is not None:
@@ -184,24 +192,27 @@ def run_agent(
             env_passed_through=passed, gpu_ids=list(gpu_ids),
             wall_limit_seconds=wall, wall_limit_source=limit_source,
         )  # fmt: skip
+        record["python_env"] = str(python_env) if python_env else None
         print(f"run {key}: starting", file=sys.stderr)
         # The agent's one way out to its models, if it has one (README "Running an LLM agent").
         gateway = model_gateway(
             agent.spec.get("gateway"), prices_file, run_dir / "logs", on_host=runner.host_paths
         )
+        # The launcher runs with the harness's interpreter, whatever the agent's environment.
+        launcher = [sys.executable, "-I", f"{MLEPIPE_MOUNT}/mlepipe/gateway/forward.py"]
         started = time.monotonic()
         cancelled = None
         try:
             try:
                 with gateway:
                     run_mounts = [*mounts, *gateway.mounts]
+                    argv = gateway.command(agent.argv(), launcher)
                     result = runner.run(
-                        runner.agent_view(run_mounts, folders).argv(
-                            gateway.command(agent.argv())
-                        ),
+                        runner.agent_view(run_mounts, folders).argv(argv),
                         mounts=run_mounts, env={**env, **gateway.env}, limits=limits,
                         workdir=view.workdir(HOME_DIR), stdout=run_dir / "logs" / "agent.stdout",
-                        stderr=run_dir / "logs" / "agent.stderr", stop=gateway.stop,
+                        stderr=run_dir / "logs" / "agent.stderr", python_env=python_env,
+                        stop=gateway.stop,
                     )  # fmt: skip
                 record.update(records.result_fields(result))
             except SandboxUnavailable:
@@ -328,10 +339,11 @@ def _agent_env(
         "INSTRUCTIONS": at(INSTRUCTIONS_MOUNT), "VALIDATE": at(VALIDATE_MOUNT),
         "COMPETITION_ID": competition.id, "SEED": str(seed),
         "TIME_LIMIT_SECONDS": str(int(hw["time_limit_seconds"])),
-        "PYTHONPATH": at(MLEPIPE_MOUNT),
-        "MLEPIPE_COMPETITIONS_DIR": at(f"{MLEPIPE_MOUNT}/competitions"),
         "PYTHONHASHSEED": str(seed), "PYTHONUNBUFFERED": "1",
     }  # fmt: skip
+    if not agent.has_own_env:  # the pipeline's environment, with its package (builtin agents)
+        env["PYTHONPATH"] = at(MLEPIPE_MOUNT)
+        env["MLEPIPE_COMPETITIONS_DIR"] = at(f"{MLEPIPE_MOUNT}/competitions")
     if hw.get("cpus"):
         env["CPUS"] = str(hw["cpus"])
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -371,7 +383,7 @@ def cmd_run_agent(args) -> int:
                 seed=args.seed, data_dir=Path(args.data_dir), run_dir=Path(args.run_dir),
                 sandbox=args.sandbox, submission_cap_mb=args.submission_cap_mb, gpu_ids=gpu_ids,
                 prices_file=Path(args.prices_file), container_engine=args.container_engine,
-                allow_privileged=args.allow_privileged,
+                allow_privileged=args.allow_privileged, envs_dir=Path(args.envs_dir),
                 grade_file=Path(args.grade_file) if args.grade_file else None,
             )  # fmt: skip
     except Cancelled as exc:
@@ -397,4 +409,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--container-engine", help="Docker Engine API of runner container")
     sp.add_argument("--allow-privileged", action="store_true")
     sp.add_argument("--grade-file", help="the run's grade record, removed as the run starts")
+    sp.add_argument("--envs-dir", default="results/envs", help="agents' own environments")
     sp.set_defaults(func=cmd_run_agent)

@@ -101,7 +101,8 @@ class SandboxError(ValueError):
 @dataclass(frozen=True)
 class Command:
     """One run as a runner is asked for it: the command line, mounts, whole environment, limits
-    and working directory (as ``agent_view`` made them), and the Python environment it gets."""
+    and working directory (as ``agent_view`` made them), the Python environment it gets, and the
+    harness's own (which runs the validator and the gateway's launcher, whatever the agent's)."""
 
     argv: list[str]
     mounts: Sequence[Mount]
@@ -109,6 +110,7 @@ class Command:
     limits: Limits
     workdir: str
     python_env: Path
+    harness_env: Path | None = None
 
 
 @dataclass
@@ -340,7 +342,9 @@ class Runner(ABC):
 
         ``argv``, ``env`` and ``workdir`` are used as given: what ``agent_view`` made of the
         sandbox paths. ``python_env`` (default: the environment of the running interpreter) is
-        made available read-only so that its ``python`` and console scripts work inside. Setting
+        made available read-only so that its ``python`` and console scripts work inside, first
+        on PATH; the running interpreter's environment is made available too, at its own path
+        (``sys.executable`` works inside), for the harness's helpers in the sandbox. Setting
         ``stop`` ends the run early, as the time limit does (e.g. its model gateway failed).
         """
         self.check()
@@ -385,7 +389,9 @@ class Runner(ABC):
             enforced["output_mb"] = "harness (captured)"
         launch = None
         try:
-            command = Command(argv, mounts, run_env, limits, workdir, env_prefix)
+            command = Command(
+                argv, mounts, run_env, limits, workdir, env_prefix, _python_prefix(None)
+            )
             launch = self.launch(command, notes)
             gpu_sampler = metering.GpuSampler(limits.gpus).start()
             cpu_before = metering.children_cpu_seconds()
