@@ -3,12 +3,13 @@
 Fields, in the order written: run_id (new for every attempt), agent, agent_version,
 competition_id, hardware, hardware_spec, seed, host, start, sandbox, env_passed_through (names
 only, never values), gpu_ids, wall_limit_seconds, wall_limit_source, slurm, python_env (the
-agent's own environment, or null: the pipeline's); then the sandbox's result (runner, exit_code, signal, timed_out, oom_killed, wall_seconds, limits_enforced,
-sandbox_notes, harness_error, disk_exceeded, disk_peak_mb, output_dropped_bytes,
-runner_identity: e.g. the container's image id and digests, metering: what the run used); then
-usage (the model gateway's metering, null without a gateway: mlepipe.gateway), end, submission
-(found, accepted, rejected_reason), status and, for a cancelled run, cancelled_by (the signal's
-name). The grader and the reports read these names.
+agent's own environment, or null: the pipeline's); then the sandbox's result (runner,
+exit_code, signal, timed_out, oom_killed, wall_seconds, limits_enforced, sandbox_notes,
+harness_error, disk_exceeded, disk_peak_mb, output_dropped_bytes, runner_identity: e.g. the
+container's image id and digests, metering: what the run used); then usage (the model gateway's
+metering, null without a gateway: mlepipe.gateway), end, submission (found, accepted,
+rejected_reason), status and, for a cancelled run, cancelled_by (the signal's name). The grader
+and the reports read these names.
 
 `slurm` holds the job's SLURM_* variables as the harness saw them and what Slurm itself says of
 the job (job_name, job_comment, memory_mb, cpus): inside a job step SLURM_JOB_NAME is the step's
