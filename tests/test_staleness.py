@@ -21,7 +21,7 @@ if not shutil.which("bwrap"):
 
 HARDWARE = {"cpu-small": {"cpus": 1, "memory_gb": 2, "time_limit": "2m"}}
 COMPETITIONS = ["practice-wine", "practice-diabetes"]
-REPORTS = {"competition_table", "report_tables", "report_charts", "all"}
+REPORTS = {"competition_table", "report_tables", "report_charts", "export_leaderboard", "all"}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_grading_block_regrades_that_competition_only(wf):
     ):
         jobs = planned(wf)
     assert jobs == {"grade_run": 2, "competition_table": 1, "report_tables": 1,
-                    "report_charts": 1, "all": 1}  # fmt: skip
+                    "report_charts": 1, "export_leaderboard": 1, "all": 1}  # fmt: skip
 
 
 def test_schema_defaults_count_as_grading(wf):
