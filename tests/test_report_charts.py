@@ -82,7 +82,8 @@ def test_medal_rate_chart_shows_n_sem_and_na(tmp_path):
     assert texts.count("50.0 ± 50.0") == 3
     assert sum(t.startswith("n/a") for t in texts) == 3
     assert "n = 1 of 1 competitions × 2 seeds" in texts
-    assert "n = 0 of 1 competitions × 1 seeds" in texts
+    # agent-b's missing seed is padded as a failure (missing_seeds: pad): it has 2 seeds too.
+    assert "n = 0 of 1 competitions × 2 seeds" in texts
 
 
 def test_score_chart_labels_thresholds_and_direction(tmp_path):

@@ -8,8 +8,8 @@ An agent that writes without end must not fill the file system that holds every 
 - **Writable mounts** (submission, logs, code) share one quota, ``disk_mb``. The kernel refuses
   any single file larger than the quota (RLIMIT_FSIZE, set in the started process); the harness
   adds up the blocks the mounts use, about once a second (less often when a scan takes long),
-  and stops the run as it would at its time limit once they are over the quota. Between two
-  scans an agent may go past the quota by what it can write in that time.
+  and kills the run once they are over the quota (no grace period: it would write on). Between
+  two scans an agent may go past the quota by what it can write in that time.
 
 Nothing here follows a symbolic link or opens an agent's file: sizes come from lstat.
 """

@@ -546,7 +546,8 @@ class Runner(ABC):
                     ending = "disk-quota"
                 next_scan = time.monotonic() + watch.interval
             if ending:
-                self.stop(proc, cg, limits.grace_seconds)
+                # Over its quota the run is killed at once: a grace period would let it write on.
+                self.stop(proc, cg, 0 if ending == "disk-quota" else limits.grace_seconds)
                 return ending
 
 
