@@ -82,12 +82,12 @@ class SandboxedScorer:
                               pids=GRADER_PIDS),
                 stdout=out / "grader.log", stderr=out / "grader.log",
             )  # fmt: skip
-            log = (out / "grader.log").read_text(errors="replace")
             if result.oom_killed or result.timed_out:
                 return self._out_of_resources(result.oom_killed)
             if result.exit_code != 0:
                 # A setup error of the grader (changed answers, missing files): not the agent's.
-                last = log.strip().splitlines()[-1] if log.strip() else f"exit {result.exit_code}"
+                log = (out / "grader.log").read_text(errors="replace").strip()
+                last = log.splitlines()[-1] if log else f"exit {result.exit_code}"
                 raise RuntimeError(f"scoring {competition.id} failed: {last}")
             answer = json.loads((out / "score.json").read_text())
         return answer["score"], answer["invalid_reason"]

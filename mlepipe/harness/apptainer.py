@@ -38,7 +38,7 @@ from mlepipe.harness.bubblewrap import (
     GUARD_MOUNT,
     GUARD_SCRIPT,
     SANDBOX_HOME,
-    _python,
+    guarded_argv,
     practice_source_folders,
 )
 from mlepipe.harness.pyenv import python_env_paths
@@ -130,7 +130,7 @@ def apptainer_command(
     agent = list(command.argv)
     if guard_fd is not None:
         binds.append(f"{GUARD_SCRIPT}:{GUARD_MOUNT}:ro")
-        agent = [_python(command.python_env), "-I", GUARD_MOUNT, str(guard_fd), "--", *agent]
+        agent = guarded_argv(agent, command.python_env, guard_fd)
     for bind in binds:
         if "," in bind:
             raise SandboxError(f"apptainer cannot bind a path holding a comma: {bind}")

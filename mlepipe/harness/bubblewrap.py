@@ -247,13 +247,18 @@ def bwrap_command(
     argv = list(command.argv)
     if guard_fd is not None:
         cmd += ["--ro-bind", str(GUARD_SCRIPT), GUARD_MOUNT]
-        argv = [_python(command.python_env), "-I", GUARD_MOUNT, str(guard_fd), "--", *argv]
+        argv = guarded_argv(argv, command.python_env, guard_fd)
     # Last, so that only /tmp, the home folder and writable mounts take writes.
     cmd += ["--remount-ro", "/"]
     for key, value in command.env.items():
         cmd += ["--setenv", key, value]
     cmd += ["--chdir", command.workdir, "--", *argv]
     return cmd
+
+
+def guarded_argv(argv: list[str], python_env: Path, guard_fd: int) -> list[str]:
+    """``argv`` started by the guard (bound at GUARD_MOUNT), holding the harness's pipe."""
+    return [_python(python_env), "-I", GUARD_MOUNT, str(guard_fd), "--", *argv]
 
 
 def _python(env: Path) -> str:

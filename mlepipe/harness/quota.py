@@ -62,11 +62,11 @@ class OutputCapture:
                 chunk = os.read(self.read_fd, 1 << 16)
                 if not chunk:
                     return  # every writer is gone
-                keep = len(chunk) if self.cap is None else max(0, self.cap - self.written)
-                if keep:
-                    self._file.write(chunk[:keep])
-                    self.written += min(keep, len(chunk))
-                self.dropped += len(chunk) - min(keep, len(chunk))
+                room = len(chunk) if self.cap is None else max(0, self.cap - self.written)
+                kept = chunk[:room]
+                self._file.write(kept)
+                self.written += len(kept)
+                self.dropped += len(chunk) - len(kept)
         finally:
             self._file.close()
 
