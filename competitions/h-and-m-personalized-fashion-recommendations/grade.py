@@ -6,7 +6,8 @@ submission asks for all of them) are accepted and ignored.
 
 Article ids are compared as numbers: the answers come from transactions_train.csv, which is
 rewritten without leading zeros, while articles.csv and the sample submission write them with
-one (`0706016001`). Without this, a submission in the sample's format would score 0.
+one (`0706016001`). Without this, a submission in the sample's format would score 0, as it does
+in the `mlebench` grading variant (rule `article-ids-as-text`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mlepipe.grading import variants
 from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import get_metric
 
@@ -36,6 +38,11 @@ def normalise(cell) -> str:
     if pd.isna(cell):
         return ""
     return " ".join(_article(t) for t in str(cell).split(" "))
+
+
+def as_text(cell) -> str:
+    """A prediction cell as MLE-bench compares it: the text as pandas reads it."""
+    return str(cell)
 
 
 def _is_in(values: pd.Series, pool: pd.Series) -> np.ndarray:
@@ -61,8 +68,7 @@ def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float
         )
     scored = submission[_is_in(ids, wanted)]
     sub, ans = align(scored, answers, spec, targets=[TARGET])
+    key = as_text if variants.follows_mlebench(competition, "article-ids-as-text") else normalise
     return get_metric(spec.metric).fn(
-        [normalise(v) for v in ans[TARGET]],
-        [normalise(v) for v in sub[TARGET]],
-        **spec.metric_params,
+        [key(v) for v in ans[TARGET]], [key(v) for v in sub[TARGET]], **spec.metric_params
     )
