@@ -50,6 +50,7 @@ def test_built_image_runs_and_is_graded(wf, podman_engine):
     assert plain["runner_identity"]["image_digests"]  # a named image: its digest is recorded
     for key, grade in grades.items():
         assert grade["valid_submission"] and grade["run_status"] == "ok", key
+        assert grade["sandboxed"] is True, key  # reports count container runs as sandboxed
     assert json.loads((wf.results / "runs" / "boxed" / "cpu-small" / COMPETITION / "0" /
                        "run.json").read_text())["limits_enforced"]["network"].startswith(
                            "container")  # fmt: skip

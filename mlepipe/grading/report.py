@@ -175,7 +175,7 @@ def grade_run(
     grading_version: str | None = None,
 ) -> dict[str, Any]:
     """The grade record of a finished run: MLE-bench's report fields plus the run's identity and
-    status. Reads only `run.json` and the extracted `submission.csv` of the run directory.
+    status (`sandboxed`: every runner isolates the agent but `none`). Reads only `run.json` and the extracted `submission.csv` of the run directory.
 
     `run_id` and `run_start` name the attempt graded (reports check them against run.json);
     `grading_version` is the grading code's digest, where the pipeline passes it."""
@@ -196,7 +196,7 @@ def grade_run(
     out.update(
         agent=run["agent"], agent_version=run["agent_version"], hardware=run["hardware"],
         seed=run["seed"], run_status=run["status"], runner=run.get("runner"),
-        sandboxed=run.get("runner") == "bubblewrap", wall_seconds=run.get("wall_seconds"),
+        sandboxed=run.get("runner") not in (None, "none"), wall_seconds=run.get("wall_seconds"),
         splits=list(competition.splits), **usage_fields(run.get("usage")),
         **metering_fields(run.get("metering")), run_id=run.get("run_id"),
         run_start=run.get("start"), grading_version=grading_version,
