@@ -30,6 +30,8 @@ import socket
 import stat
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -132,11 +134,14 @@ class ContainerRunner(Runner):
         image: str | None = None,
         run_label: str = "",
         privileged: bool = False,
+        image_path: bool = False,
     ) -> None:
         self.engine = engine or os.environ.get("DOCKER_HOST") or DEFAULT_ENGINE
         self.image_ref = image
         self.run_label = run_label
         self.privileged = privileged
+        # PATH as the image sets it, without the pipeline's Python in front (MLE-bench's agents).
+        self.image_path = image_path
         self.identity: dict[str, Any] = {}
         self._client = None
         self._container = None
@@ -174,6 +179,35 @@ class ContainerRunner(Runner):
             notes.append("the container runs privileged (allowed by the experiment)")
         return enforced, notes
 
+    def export_folder(self, inside: str, dest: Path) -> None:
+        """Copy the image's folder ``inside`` to the host folder ``dest``, owned by the
+        container's user (``dest`` stays empty where the image has no such folder). Regular
+        files, folders and symlinks only, each inside ``dest``."""
+        import docker
+
+        dest.mkdir(parents=True, exist_ok=True)
+        image = _get_image(self._client, self.image_ref)
+        ct = self._client.containers.create(
+            image.id, command=["true"], entrypoint=[], network_mode="none",
+            labels={LABEL_RUN: self.run_label, LABEL_HARNESS: harness_identity()},
+        )  # fmt: skip
+        try:
+            try:
+                stream, _ = ct.get_archive(inside)
+            except docker.errors.NotFound:
+                return
+            with tempfile.TemporaryFile() as buffer:
+                for chunk in stream:
+                    buffer.write(chunk)
+                buffer.seek(0)
+                with tarfile.open(fileobj=buffer) as tar:
+                    _extract_below(tar, dest)
+        finally:
+            ct.remove(force=True)
+        if os.geteuid() == 0:
+            for path in (dest, *dest.rglob("*")):
+                os.lchown(path, SANDBOX_UID, SANDBOX_UID)
+
     def _is_podman(self) -> bool:
         version = self._client.version()
         return any("podman" in c.get("Name", "").lower() for c in version.get("Components", []))
@@ -209,6 +243,8 @@ class ContainerRunner(Runner):
         # The pipeline's Python first (the validator and the gateway's forwarder), then the
         # image's own tools.
         env["PATH"] = f"{command.python_env / 'bin'}:{image_env.get('PATH', SYSTEM_PATH)}"
+        if self.image_path:
+            env["PATH"] = image_env.get("PATH", SYSTEM_PATH)
         volumes: dict[str, dict[str, str]] = {}
         if labels.get(LABEL_HOST_USR) == "ro":
             volumes["/usr"] = {"bind": "/usr", "mode": "ro"}
@@ -328,6 +364,21 @@ def _get_image(client, ref: str):
             f"image {ref!r} is not present in the container engine: build it (`build:` in the "
             "agent's definition) or load it there; no registry is pulled from"
         ) from exc
+
+
+def _extract_below(tar: tarfile.TarFile, dest: Path) -> None:
+    """The archive of one folder (its own name first in every path) extracted into ``dest``."""
+    for member in tar.getmembers():
+        parts = Path(member.name).parts[1:]
+        if not parts or ".." in parts or Path(member.name).is_absolute():
+            continue
+        if not (member.isfile() or member.isdir() or member.issym()):
+            continue
+        member.name = str(Path(*parts))
+        tar.extract(member, dest, set_attrs=False, filter="tar")
+        target = dest / member.name
+        if member.isfile() or member.isdir():
+            os.chmod(target, member.mode & 0o777 | 0o600 if member.isfile() else 0o755)
 
 
 def _file_size_ulimits(disk_mb: int) -> list:
