@@ -92,6 +92,8 @@ def test_agent_runs_as_mlebench_runs_it_and_is_graded(wf, podman_engine):
     assert grade["valid_submission"] and grade["run_status"] == "ok"
     # The sample submission says False everywhere: about half right, far below any medal.
     assert 0.3 < grade["score"] < 0.7 and not grade["any_medal"]
+    # Metered in the cgroup the engine started the container under.
+    assert run["metering"]["cpu_seconds"] > 0 and run["metering"]["peak_memory_mb"] > 1
     assert podman_engine.containers() == []
 
 

@@ -123,8 +123,8 @@ def image_identity(image) -> dict[str, Any]:
 
 class ContainerRunner(Runner):
     name = "container"
-    # The container's processes belong to the engine: neither in the run's cgroup nor the
-    # harness's children, so their CPU time is left unmeasured (null).
+    # The container's processes belong to the engine, not to the harness's run cgroup: they
+    # are metered in the cgroup the engine is told to start the container under (``usage``).
     run_in_cgroup = False
     descendants_metered = False
 
@@ -147,6 +147,8 @@ class ContainerRunner(Runner):
         self._container = None
         self._oom = False
         self._kmsg = None
+        self._engine_cgroup: str | None = None
+        self._usage: tuple[float | None, float | None] = (None, None)
 
     def check(self) -> None:
         if self.image_ref is None:
@@ -222,6 +224,7 @@ class ContainerRunner(Runner):
         image = _get_image(client, self.image_ref)
         self.identity = image_identity(image)
         spec = self.container_spec(command, image.attrs, notes)
+        self._engine_cgroup = self._metered_cgroup(spec, notes)
         self._kmsg = _KernelLog()
         self._container = client.containers.create(image.id, **spec)
         self.identity["container"] = self._container.name
@@ -232,6 +235,22 @@ class ContainerRunner(Runner):
         ]  # fmt: skip
         env = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
         return Launch(argv, env=env, cwd="/", pass_fds=[guard_read], held_fds=[guard_write])
+
+    def _metered_cgroup(self, spec: dict, notes: list[str]) -> str | None:
+        """Have the engine start the container under a cgroup of the run's own
+        (``cgroup_parent``), which keeps its CPU time and peak memory after the container's
+        cgroup has gone with it. Only an engine that manages cgroups itself (driver cgroupfs)
+        takes such a path; under systemd's the container is left unmetered."""
+        driver = (self._client.info() or {}).get("CgroupDriver", "")
+        if driver != "cgroupfs":
+            notes.append(
+                "the container's CPU time and memory are not metered: the engine's cgroup "
+                f"driver is {driver or 'unknown'}, not cgroupfs"
+            )
+            return None
+        cgroups.remove_stale_engine_cgroups()
+        spec["cgroup_parent"] = path = cgroups.engine_cgroup_path()
+        return path
 
     def container_spec(self, command: Command, image_attrs: dict, notes: list[str]) -> dict:
         """The docker SDK's ``containers.create`` arguments for ``command``."""
@@ -337,6 +356,9 @@ class ContainerRunner(Runner):
             ct.remove(force=True)
         except Exception:  # removed already by the attach process
             pass
+        if self._engine_cgroup:
+            self._usage = cgroups.engine_usage(self._engine_cgroup)
+            cgroups.remove_engine_cgroup(self._engine_cgroup)
         super().kill_leftovers(proc, cg)
 
     # --- the result ---------------------------------------------------------------------------
@@ -346,6 +368,10 @@ class ContainerRunner(Runner):
 
     def oom_killed(self, cg: cgroups.RunCgroup) -> bool:
         return self._oom
+
+    def usage(self, cg: cgroups.RunCgroup) -> tuple[float | None, float | None]:
+        """The container's (with the engine's monitor of it), read once it had ended."""
+        return self._usage
 
     def decode_status(self, returncode: int) -> tuple[int | None, int | None]:
         """The engine reports a signal N as exit status 128 + N."""
