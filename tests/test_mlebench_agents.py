@@ -195,3 +195,34 @@ def test_privileged_is_refused_unless_the_experiment_allows_it(agents_dir, tmp_p
 def test_an_mlebench_agent_runs_in_a_container_only(agents_dir, tmp_path, sandbox):
     with pytest.raises(SandboxUnavailable, match="set `sandbox: container`"):
         _run(_agent(agents_dir), tmp_path, sandbox)
+
+
+# --- the validator's answer, as MLE-bench's endpoint gives it ----------------------------------
+
+
+def _validate(capsys, submission: Path, public: Path) -> tuple[int, str]:
+    from mlepipe.cli import main
+
+    code = main(["validate", str(submission), "spaceship-titanic", "--public-dir", str(public),
+                 "--answer", "mlebench"])  # fmt: skip
+    return code, capsys.readouterr().out
+
+
+def test_validate_answers_as_mlebenchs_endpoint(tmp_path, capsys):
+    public = tmp_path / "public"
+    public.mkdir()
+    rows = "PassengerId,Transported\n0001_01,False\n0002_01,False\n"
+    (public / "sample_submission.csv").write_text(rows)
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_text(rows.replace("False", "True"))
+    bad.write_text("PassengerId,Transported\n0001_01,False\n")
+    assert _validate(capsys, good, public) == (0, '{"result":"Submission is valid."}\n')
+    code, out = _validate(capsys, bad, public)
+    assert code == 0 and out.startswith(
+        '{"result":"Submission invalid! The attempt to grade the submission has resulted in the '
+        "following error message:\\n"
+    ), out
+    # What the validator cannot check is the endpoint's "unexpected error" (HTTP 500 there).
+    code, out = _validate(capsys, good, tmp_path / "nowhere")
+    assert code == 0 and out.startswith('{"details":"sample submission not found at ')
+    assert out.endswith('","error":"An unexpected error occurred."}\n')
