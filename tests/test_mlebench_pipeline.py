@@ -32,7 +32,15 @@ def wf(tmp_path_factory, podman_engine):
     podman_engine.podman("tag", BASE_IMAGE, "localhost/mlebench-env:latest")
     root = tmp_path_factory.mktemp("mlebench")
     shutil.copytree(FOLDER, root / "agents" / "probe")
-    agents = {"probe": {"kind": "mlebench", "folder": "../agents/probe"}}
+    agents = {
+        "probe": {"kind": "mlebench", "folder": "../agents/probe"},
+        # The secret is the gateway's API key here: the container gets the gateway's token.
+        "probe-gateway": {
+            "kind": "mlebench", "folder": "../agents/probe",
+            "gateway": {"upstream": "http://127.0.0.1:9/v1", "models": ["probe-model"],
+                        "key_env": "MLEPIPE_PROBE_SECRET"},
+        },
+    }  # fmt: skip
     config = {
         "competitions": [COMPETITION], "agents": list(agents), "hardware": ["cpu-small"],
         "seeds": [0], "data_dir": str(root / "data"), "mirror": str(SHARED / "kaggle-mirror"),
@@ -45,8 +53,12 @@ def wf(tmp_path_factory, podman_engine):
     return workflow
 
 
-def _run_dir(wf) -> Path:
-    return wf.results / "runs" / "probe" / "cpu-small" / COMPETITION / "0"
+def _run_dir(wf, agent: str = "probe") -> Path:
+    return wf.results / "runs" / agent / "cpu-small" / COMPETITION / "0"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _sections(report: str) -> dict[str, str]:
@@ -67,7 +79,7 @@ def test_agent_runs_as_mlebench_runs_it_and_is_graded(wf, podman_engine):
     assert f"competition: {COMPETITION}" in head
     assert "dirs: /home/submission /home/logs /home/code /home/agent" in head
     assert "limit: 60" in head and "cwd: /home" in head
-    assert f"secret-sha256: {hashlib.sha256(SECRET.encode()).hexdigest()}" in head
+    assert f"secret-sha256: {_sha(SECRET)}" in head
     for path in ("/home/data/description.md", "/home/instructions.txt",
                  "/home/validate_submission.sh", "/home/agent/start.sh",
                  "/home/agent/config.yaml"):  # fmt: skip
@@ -100,11 +112,24 @@ def test_agent_runs_as_mlebench_runs_it_and_is_graded(wf, podman_engine):
 def test_the_secret_stays_out_of_what_the_harness_writes(wf):
     run = wf.runs()[("probe", "cpu-small", COMPETITION, 0)]
     assert run["env_passed_through"] == ["MLEPIPE_PROBE_SECRET"]  # the name only
+    # Only what the agent without a gateway wrote holds it (as a digest, but it could).
     agent_written = {_run_dir(wf) / "logs" / n for n in ("probe.txt", "files.txt")}
     written = [p for p in wf.results.rglob("*") if p.is_file() and p not in agent_written]
     assert any(p.name == "run.json" for p in written)
     for path in written:
         assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_the_gateways_key_never_enters_the_container(wf):
+    run = wf.runs()[("probe-gateway", "cpu-small", COMPETITION, 0)]
+    assert run["status"] == "ok", run["sandbox_notes"]
+    head = (_run_dir(wf, "probe-gateway") / "logs" / "probe.txt").read_text().split("--- ")[0]
+    lines = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+    # The config's `${{ secrets.MLEPIPE_PROBE_SECRET }}` became the gateway's per-run token,
+    # the same the agent finds as its OpenAI key.
+    assert lines["secret-sha256"] != _sha(SECRET) and lines["secret-sha256"] != _sha("")
+    assert lines["secret-sha256"] == lines["openai-key-sha256"]
+    assert wf.grades()[("probe-gateway", "cpu-small", COMPETITION, 0)]["valid_submission"]
 
 
 def test_no_private_file_is_visible_inside(wf):

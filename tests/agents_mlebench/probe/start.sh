@@ -9,6 +9,7 @@ report=$LOGS_DIR/probe.txt
     echo "dirs: $SUBMISSION_DIR $LOGS_DIR $CODE_DIR $AGENT_DIR"
     echo "limit: $PROBE_LIMIT"
     echo "secret-sha256: $(printf %s "$PROBE_SECRET" | sha256sum | cut -d' ' -f1)"
+    echo "openai-key-sha256: $(printf %s "$OPENAI_API_KEY" | sha256sum | cut -d' ' -f1)"
     echo "cwd: $(pwd)"
     for path in /home/data/description.md /home/instructions.txt /home/validate_submission.sh \
         "$AGENT_DIR/start.sh" "$AGENT_DIR/config.yaml"; do
