@@ -123,6 +123,7 @@ def test_the_secret_stays_out_of_what_the_harness_writes(wf):
 def test_the_gateways_key_never_enters_the_container(wf):
     run = wf.runs()[("probe-gateway", "cpu-small", COMPETITION, 0)]
     assert run["status"] == "ok", run["sandbox_notes"]
+    assert run["env_passed_through"] == []  # the key stays with the gateway
     head = (_run_dir(wf, "probe-gateway") / "logs" / "probe.txt").read_text().split("--- ")[0]
     lines = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
     # The config's `${{ secrets.MLEPIPE_PROBE_SECRET }}` became the gateway's per-run token,

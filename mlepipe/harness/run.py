@@ -386,8 +386,9 @@ def _agent_env(
     """The agent's environment (paths as the agent finds them, through ``at``) and the names of
     the host variables passed through. An MLE-bench agent gets what MLE-bench gives it
     (``_mlebench_start``) and nothing of the pipeline's own."""
-    if agent.kind == "mlebench":
-        return {}, [n for n in agent.mlebench.secrets if n in os.environ]
+    if agent.kind == "mlebench":  # the gateway's key is replaced by its token, not passed
+        key_env = (agent.spec.get("gateway") or {}).get("key_env")
+        return {}, [n for n in agent.mlebench.secrets if n in os.environ and n != key_env]
     env = {
         "DATA_DIR": at(DATA_MOUNT), "SUBMISSION_DIR": at(SUBMISSION_MOUNT),
         "LOGS_DIR": at(LOGS_MOUNT), "CODE_DIR": at(CODE_MOUNT),
