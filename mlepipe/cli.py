@@ -68,7 +68,29 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    """Checks a submission with public files only (usable inside an agent's sandbox)."""
+    """Checks a submission with public files only (usable inside an agent's sandbox). With
+    ``--answer mlebench`` the verdict is printed as MLE-bench's validation endpoint answers
+    (JSON), and the exit status is 0 whatever the verdict, as for its script's curl call."""
+    if args.answer != "mlebench":
+        return _validate(args)
+    import contextlib
+    import io
+
+    from mlepipe.agents import mlebench
+
+    text = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(text):
+            verdict = _validate(args)
+    except Exception as exc:  # the endpoint's "unexpected error" answer
+        print(mlebench.endpoint_error(str(exc)))
+        return EXIT_OK
+    message = text.getvalue().strip().removeprefix("invalid: ")
+    print(mlebench.endpoint_answer(verdict == EXIT_OK, message))
+    return EXIT_OK
+
+
+def _validate(args) -> int:
     import pandas as pd
 
     from mlepipe.grading.checks import InvalidSubmission, check_against_sample, read_csv_submission
@@ -296,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("competition")
     data_dir_arg(sp)
     sp.add_argument("--public-dir", help="the competition's public folder (instead of --data-dir)")
+    sp.add_argument(
+        "--answer", choices=["text", "mlebench"], default="text",
+        help="mlebench: print the verdict as MLE-bench's validation endpoint answers (JSON)",
+    )  # fmt: skip
     sp.set_defaults(func=cmd_validate)
 
     sp = sub.add_parser("grade-sample", help="grade one submission; prints a JSON report")

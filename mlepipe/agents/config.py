@@ -9,6 +9,7 @@ only. Read by the pipeline and the run harness, never by an agent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shlex
@@ -18,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from mlepipe.agents import mlebench
 from mlepipe.registry import PACKAGE_DIR
 from mlepipe.schemas import ConfigError, validate
 
@@ -35,6 +37,25 @@ class Agent:
 
     def __post_init__(self) -> None:
         validate("agents", {self.name: self.spec}, f"agent '{self.name}'")
+        if self.kind == "mlebench":
+            _ = self.mlebench  # a wrong folder or config id is an error of the agents file
+
+    @functools.cached_property
+    def mlebench(self) -> mlebench.MlebenchConfig:
+        """kind mlebench: the config id's entry of its folder's config.yaml."""
+        if self.kind != "mlebench":
+            raise ConfigError(f"agent '{self.name}' is no MLE-bench agent (kind: mlebench)")
+        try:
+            return mlebench.load_config(self.base_dir / self.spec["folder"], self.spec.get("id"))
+        except ConfigError as exc:
+            raise ConfigError(f"agent '{self.name}': {exc}") from None
+
+    @property
+    def privileged(self) -> bool:
+        """Whether the agent asks for a privileged container (its MLE-bench config can)."""
+        if self.kind == "mlebench" and self.mlebench.privileged:
+            return True
+        return bool(self.spec.get("privileged"))
 
     @property
     def kind(self) -> str:
@@ -57,8 +78,20 @@ class Agent:
     @property
     def build_dir(self) -> Path | None:
         """The folder with the Dockerfile the agent's image is built from, if any."""
+        if self.kind == "mlebench":
+            return self.mlebench.folder
         d = self.spec.get("build")
         return (self.base_dir / d).resolve() if d else None
+
+    @property
+    def dockerfile(self) -> str:
+        """The Dockerfile's name in the build context."""
+        return self.mlebench.dockerfile.name if self.kind == "mlebench" else "Dockerfile"
+
+    @property
+    def build_args(self) -> dict[str, str]:
+        """Build arguments of the image (MLE-bench's agents get the paths they put things at)."""
+        return dict(mlebench.SHARED_ENV) if self.kind == "mlebench" else {}
 
     @property
     def image(self) -> str | None:
@@ -100,6 +133,8 @@ class Agent:
     def argv(self) -> list[str]:
         if self.kind == "builtin":
             return ["python", "-m", self.builtin_module]
+        if self.kind == "mlebench":  # kwargs as written: secrets are resolved at run time
+            return mlebench.start_command(self.mlebench.kwargs, self.mlebench.kwargs_type)
         cmd = self.spec["command"]
         return shlex.split(cmd) if isinstance(cmd, str) else list(cmd)
 

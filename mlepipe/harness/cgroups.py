@@ -480,3 +480,85 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# --- cgroups a container engine makes for a run -----------------------------------------------
+
+ENGINE_PARENT = "mlepipe-engine"
+
+
+def engine_cgroup_path() -> str:
+    """A fresh cgroup path (the same in every hierarchy) under which a container engine starts
+    one run's container. The engine makes it; unlike the container's own cgroup, which goes
+    with the container, it keeps the container's CPU time and memory high-water mark until
+    ``remove_engine_cgroup``. Named after the harness's pid, as run cgroups are."""
+    return f"/{ENGINE_PARENT}/{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def engine_usage(path: str) -> tuple[float | None, float | None]:
+    """CPU-seconds and peak memory (MB) counted at ``path`` (v1 cpuacct and memory, else v2)."""
+    from mlepipe.harness.metering import peak_memory_mb
+
+    v1, v2 = _cgroup_mounts()
+    rel = path.lstrip("/")
+    cpu_usage = None
+    if "cpuacct" in v1:
+        cpu_usage = RunCgroup(cpu_usage_dir=v1["cpuacct"] / rel, cpu_usage_version=1)
+    elif v2 is not None:
+        cpu_usage = RunCgroup(cpu_usage_dir=v2 / rel, cpu_usage_version=2)
+    memory = ((v1["memory"] / rel, 1) if "memory" in v1 else
+              (v2 / rel, 2) if v2 is not None else (None, None))  # fmt: skip
+    cpu = cpu_usage.cpu_seconds() if cpu_usage else None
+    return cpu, peak_memory_mb(*memory)
+
+
+def remove_engine_cgroup(path: str, timeout: float = 3.0) -> None:
+    """Remove ``path`` and what the engine made below it in every hierarchy (its monitor's
+    folder may take a moment to empty), and the shared parent once no run uses it."""
+    deadline = time.monotonic() + timeout
+    for mount in _hierarchies():
+        top = mount / path.lstrip("/")
+        if not top.is_dir():
+            continue
+        below = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+        for folder in [*below, top]:
+            while True:
+                try:
+                    folder.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+        try:
+            top.parent.rmdir()
+        except OSError:  # other runs' folders are in it
+            pass
+
+
+def remove_stale_engine_cgroups() -> None:
+    """Remove the engine cgroups of runs whose harness is gone (killed before its clean-up)."""
+    stale = set()
+    for mount in _hierarchies():
+        try:
+            children = list((mount / ENGINE_PARENT).iterdir())
+        except OSError:
+            continue
+        for child in children:
+            match = _RUN_NAME.match(child.name)
+            if child.is_dir() and match and not _alive(int(match.group(1))):
+                stale.add(child.name)
+    for name in stale:
+        remove_engine_cgroup(f"/{ENGINE_PARENT}/{name}", timeout=0)
+
+
+def _hierarchies() -> list[Path]:
+    """Mount points of every cgroup hierarchy (v1 ones, named ones, the v2 one)."""
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return []
+    return [Path(p[1]) for p in (line.split() for line in lines)
+            if len(p) > 2 and p[2] in ("cgroup", "cgroup2")]  # fmt: skip

@@ -30,6 +30,8 @@ import socket
 import stat
 import subprocess
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +123,8 @@ def image_identity(image) -> dict[str, Any]:
 
 class ContainerRunner(Runner):
     name = "container"
-    # The container's processes belong to the engine: neither in the run's cgroup nor the
-    # harness's children, so their CPU time is left unmeasured (null).
+    # The container's processes belong to the engine, not to the harness's run cgroup: they
+    # are metered in the cgroup the engine is told to start the container under (``usage``).
     run_in_cgroup = False
     descendants_metered = False
 
@@ -132,16 +134,21 @@ class ContainerRunner(Runner):
         image: str | None = None,
         run_label: str = "",
         privileged: bool = False,
+        image_path: bool = False,
     ) -> None:
         self.engine = engine or os.environ.get("DOCKER_HOST") or DEFAULT_ENGINE
         self.image_ref = image
         self.run_label = run_label
         self.privileged = privileged
+        # PATH as the image sets it, without the pipeline's Python in front (MLE-bench's agents).
+        self.image_path = image_path
         self.identity: dict[str, Any] = {}
         self._client = None
         self._container = None
         self._oom = False
         self._kmsg = None
+        self._engine_cgroup: str | None = None
+        self._usage: tuple[float | None, float | None] = (None, None)
 
     def check(self) -> None:
         if self.image_ref is None:
@@ -174,6 +181,35 @@ class ContainerRunner(Runner):
             notes.append("the container runs privileged (allowed by the experiment)")
         return enforced, notes
 
+    def export_folder(self, inside: str, dest: Path) -> None:
+        """Copy the image's folder ``inside`` to the host folder ``dest``, owned by the
+        container's user (``dest`` stays empty where the image has no such folder). Regular
+        files, folders and symlinks only, each inside ``dest``."""
+        import docker
+
+        dest.mkdir(parents=True, exist_ok=True)
+        image = _get_image(self._client, self.image_ref)
+        ct = self._client.containers.create(
+            image.id, command=["true"], entrypoint=[], network_mode="none",
+            labels={LABEL_RUN: self.run_label, LABEL_HARNESS: harness_identity()},
+        )  # fmt: skip
+        try:
+            try:
+                stream, _ = ct.get_archive(inside)
+            except docker.errors.NotFound:
+                return
+            with tempfile.TemporaryFile() as buffer:
+                for chunk in stream:
+                    buffer.write(chunk)
+                buffer.seek(0)
+                with tarfile.open(fileobj=buffer) as tar:
+                    _extract_below(tar, dest)
+        finally:
+            ct.remove(force=True)
+        if os.geteuid() == 0:
+            for path in (dest, *dest.rglob("*")):
+                os.lchown(path, SANDBOX_UID, SANDBOX_UID)
+
     def _is_podman(self) -> bool:
         version = self._client.version()
         return any("podman" in c.get("Name", "").lower() for c in version.get("Components", []))
@@ -188,6 +224,7 @@ class ContainerRunner(Runner):
         image = _get_image(client, self.image_ref)
         self.identity = image_identity(image)
         spec = self.container_spec(command, image.attrs, notes)
+        self._engine_cgroup = self._metered_cgroup(spec, notes)
         self._kmsg = _KernelLog()
         self._container = client.containers.create(image.id, **spec)
         self.identity["container"] = self._container.name
@@ -199,6 +236,22 @@ class ContainerRunner(Runner):
         env = {"PATH": SYSTEM_PATH, "LANG": "C.UTF-8"}
         return Launch(argv, env=env, cwd="/", pass_fds=[guard_read], held_fds=[guard_write])
 
+    def _metered_cgroup(self, spec: dict, notes: list[str]) -> str | None:
+        """Have the engine start the container under a cgroup of the run's own
+        (``cgroup_parent``), which keeps its CPU time and peak memory after the container's
+        cgroup has gone with it. Only an engine that manages cgroups itself (driver cgroupfs)
+        takes such a path; under systemd's the container is left unmetered."""
+        driver = (self._client.info() or {}).get("CgroupDriver", "")
+        if driver != "cgroupfs":
+            notes.append(
+                "the container's CPU time and memory are not metered: the engine's cgroup "
+                f"driver is {driver or 'unknown'}, not cgroupfs"
+            )
+            return None
+        cgroups.remove_stale_engine_cgroups()
+        spec["cgroup_parent"] = path = cgroups.engine_cgroup_path()
+        return path
+
     def container_spec(self, command: Command, image_attrs: dict, notes: list[str]) -> dict:
         """The docker SDK's ``containers.create`` arguments for ``command``."""
         limits = command.limits
@@ -209,6 +262,8 @@ class ContainerRunner(Runner):
         # The pipeline's Python first (the validator and the gateway's forwarder), then the
         # image's own tools.
         env["PATH"] = f"{command.python_env / 'bin'}:{image_env.get('PATH', SYSTEM_PATH)}"
+        if self.image_path:
+            env["PATH"] = image_env.get("PATH", SYSTEM_PATH)
         volumes: dict[str, dict[str, str]] = {}
         if labels.get(LABEL_HOST_USR) == "ro":
             volumes["/usr"] = {"bind": "/usr", "mode": "ro"}
@@ -301,6 +356,9 @@ class ContainerRunner(Runner):
             ct.remove(force=True)
         except Exception:  # removed already by the attach process
             pass
+        if self._engine_cgroup:
+            self._usage = cgroups.engine_usage(self._engine_cgroup)
+            cgroups.remove_engine_cgroup(self._engine_cgroup)
         super().kill_leftovers(proc, cg)
 
     # --- the result ---------------------------------------------------------------------------
@@ -310,6 +368,10 @@ class ContainerRunner(Runner):
 
     def oom_killed(self, cg: cgroups.RunCgroup) -> bool:
         return self._oom
+
+    def usage(self, cg: cgroups.RunCgroup) -> tuple[float | None, float | None]:
+        """The container's (with the engine's monitor of it), read once it had ended."""
+        return self._usage
 
     def decode_status(self, returncode: int) -> tuple[int | None, int | None]:
         """The engine reports a signal N as exit status 128 + N."""
@@ -328,6 +390,21 @@ def _get_image(client, ref: str):
             f"image {ref!r} is not present in the container engine: build it (`build:` in the "
             "agent's definition) or load it there; no registry is pulled from"
         ) from exc
+
+
+def _extract_below(tar: tarfile.TarFile, dest: Path) -> None:
+    """The archive of one folder (its own name first in every path) extracted into ``dest``."""
+    for member in tar.getmembers():
+        parts = Path(member.name).parts[1:]
+        if not parts or ".." in parts or Path(member.name).is_absolute():
+            continue
+        if not (member.isfile() or member.isdir() or member.issym()):
+            continue
+        member.name = str(Path(*parts))
+        tar.extract(member, dest, set_attrs=False, filter="tar")
+        target = dest / member.name
+        if member.isfile() or member.isdir():
+            os.chmod(target, member.mode & 0o777 | 0o600 if member.isfile() else 0o755)
 
 
 def _file_size_ulimits(disk_mb: int) -> list:

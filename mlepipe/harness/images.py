@@ -15,19 +15,30 @@ from mlepipe.harness.container import DEFAULT_ENGINE, engine_client
 from mlepipe.harness.runner import SandboxUnavailable
 
 
-def build_image(engine: str, context: Path, tag: str, log: Path | None = None) -> str:
-    """Build the image of folder ``context`` (its Dockerfile) as ``tag``; returns its id."""
+def build_image(
+    engine: str,
+    context: Path,
+    tag: str,
+    log: Path | None = None,
+    dockerfile: str = "Dockerfile",
+    build_args: dict[str, str] | None = None,
+) -> str:
+    """Build the image of folder ``context`` (its ``dockerfile``, with ``build_args``) as
+    ``tag``; returns its id."""
     import docker
 
-    if not (context / "Dockerfile").is_file():
-        raise SandboxUnavailable(f"build context {context} has no Dockerfile")
+    if not (context / dockerfile).is_file():
+        raise SandboxUnavailable(f"build context {context} has no {dockerfile}")
     client = engine_client(engine, timeout=3600)
     try:
-        image, lines = client.images.build(path=str(context), tag=tag, rm=True, pull=False)
+        image, lines = client.images.build(
+            path=str(context), dockerfile=dockerfile, buildargs=build_args or None, tag=tag,
+            rm=True, pull=False,
+        )  # fmt: skip
     except docker.errors.BuildError as exc:
         tail = "".join(str(line.get("stream", "")) for line in exc.build_log)[-2000:]
         raise SandboxUnavailable(
-            f"building {context}/Dockerfile failed: {exc.msg}\n{tail}"
+            f"building {context}/{dockerfile} failed: {exc.msg}\n{tail}"
         ) from None
     if log is not None:
         log.write_text("".join(str(line.get("stream", "")) for line in lines))
@@ -38,7 +49,10 @@ def cmd_build_image(args) -> int:
     agent = load_agents(Path(args.agents_file))[args.agent]
     if agent.build_dir is None:
         raise SandboxUnavailable(f"agent {args.agent} has no build context (`build:`)")
-    image_id = build_image(args.container_engine, agent.build_dir, agent.image)
+    image_id = build_image(
+        args.container_engine, agent.build_dir, agent.image,
+        dockerfile=agent.dockerfile, build_args=agent.build_args,
+    )  # fmt: skip
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(image_id + "\n")

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mlepipe.agents import mlebench
 from mlepipe.agents.config import AGENT_MOUNT, Agent, load_agents
 from mlepipe.agents.envs import built_env
 from mlepipe.gateway.harness import model_gateway
@@ -104,10 +105,27 @@ GATEWAY_NETWORK = (
 
 
 def _write_home(
-    home: Path, competition: Competition, hw: dict[str, Any], at, gateway: bool = False
+    home: Path,
+    competition: Competition,
+    hw: dict[str, Any],
+    at,
+    gateway: bool = False,
+    mlebench_layout: bool = False,
 ) -> None:
-    """instructions.md and the validator, naming each path as the agent finds it (``at``)."""
+    """instructions.md and the validator, naming each path as the agent finds it (``at``); an
+    MLE-bench agent gets MLE-bench's instructions.txt and validate_submission.sh instead."""
     home.mkdir(parents=True)
+    if mlebench_layout:
+        (home / "instructions.txt").write_text(mlebench.INSTRUCTIONS)
+        script = home / "validate_submission.sh"
+        script.write_text(
+            mlebench.validate_script(
+                competition.id, data=at(DATA_MOUNT), package=at(MLEPIPE_MOUNT),
+                competitions=at(f"{MLEPIPE_MOUNT}/competitions"),
+            )
+        )  # fmt: skip
+        script.chmod(0o755)
+        return
     gpus = hw.get("gpus") or 0
     text = INSTRUCTIONS.format(
         data=at(DATA_MOUNT), submission=at(SUBMISSION_MOUNT), code=at(CODE_MOUNT),
@@ -172,8 +190,14 @@ def run_agent(
         folders = [Mount(run_dir / "home", HOME_DIR), Mount(PACKAGE_DIR.parent, MLEPIPE_MOUNT)]
         view = runner.agent_view(mounts, folders=folders)
         _write_home(
-            run_dir / "home", competition, hw, view.path, gateway=bool(agent.spec.get("gateway"))
-        )
+            run_dir / "home", competition, hw, view.path, gateway=bool(agent.spec.get("gateway")),
+            mlebench_layout=agent.kind == "mlebench",
+        )  # fmt: skip
+        if agent.kind == "mlebench":
+            # Writable, as MLE-bench's entrypoint makes all of /home: a copy of what the image
+            # holds there (the agent folder, which its Dockerfile copies in).
+            runner.check()
+            runner.export_folder(mlebench.AGENT_DIR, run_dir / "agent")
         env, passed = _agent_env(agent, competition, hw, seed, view.path)
 
         wall, limit_source = _wall_limit(float(hw["time_limit_seconds"]))
@@ -198,6 +222,10 @@ def run_agent(
         gateway = model_gateway(
             agent.spec.get("gateway"), prices_file, run_dir / "logs", on_host=runner.host_paths
         )
+        agent_argv = agent.argv()
+        if agent.kind == "mlebench":
+            agent_argv, mlebench_env = _mlebench_start(agent, competition, gateway)
+            env.update(mlebench_env)
         # The launcher runs with the harness's interpreter, whatever the agent's environment.
         launcher = [sys.executable, "-I", f"{MLEPIPE_MOUNT}/mlepipe/gateway/forward.py"]
         started = time.monotonic()
@@ -206,7 +234,7 @@ def run_agent(
             try:
                 with gateway:
                     run_mounts = [*mounts, *gateway.mounts]
-                    argv = gateway.command(agent.argv(), launcher)
+                    argv = gateway.command(agent_argv, launcher)
                     result = runner.run(
                         runner.agent_view(run_mounts, folders).argv(argv),
                         mounts=run_mounts, env={**env, **gateway.env}, limits=limits,
@@ -244,18 +272,30 @@ def _runner_options(
     sandbox: str, agent: Agent, key: str, engine: str | None, allow_privileged: bool
 ) -> dict[str, Any]:
     """What the container runners are told of the agent (nothing for the other runners)."""
+    if agent.kind == "mlebench" and sandbox != "container":
+        raise SandboxUnavailable(
+            f"agent {agent.name} is an MLE-bench agent (kind: mlebench), which runs in the "
+            f"container of its image only: set `sandbox: container` (not {sandbox!r})"
+        )
     if sandbox == "apptainer":
         return {"image": agent.sif}
     if sandbox != "container":
         return {}
-    if agent.spec.get("privileged") and not allow_privileged:
+    if agent.privileged and not allow_privileged:
+        where = (
+            f"`privileged: true` in {agent.mlebench.folder / 'config.yaml'}"
+            if agent.kind == "mlebench" and agent.mlebench.privileged
+            else "`privileged:` in the agent's definition"
+        )
         raise SandboxUnavailable(
             f"agent {agent.name} asks for a privileged container; allow it explicitly with "
-            "`allow_privileged: true` in the experiment, or drop `privileged:` from the agent"
+            f"`allow_privileged: true` in the experiment, or drop {where}"
         )
     return {
         "engine": engine, "image": agent.image, "run_label": key,
-        "privileged": bool(agent.spec.get("privileged")),
+        "privileged": agent.privileged,
+        # An MLE-bench image's own tools come first on PATH (its start.sh activates conda).
+        "image_path": agent.kind == "mlebench",
     }  # fmt: skip
 
 
@@ -313,6 +353,18 @@ def _fresh_run_dir(
         shutil.rmtree(run_dir)
     for sub in ("submission", "logs", "code"):
         (run_dir / sub).mkdir(parents=True)
+    if agent.kind == "mlebench":
+        return [
+            Mount(competition.public_dir(data_dir).resolve(), DATA_MOUNT),
+            Mount(run_dir / "home" / "instructions.txt", mlebench.INSTRUCTIONS_PATH),
+            Mount(run_dir / "home" / "validate_submission.sh", mlebench.VALIDATE_PATH),
+            Mount(run_dir / "submission", SUBMISSION_MOUNT, writable=True),
+            Mount(run_dir / "logs", LOGS_MOUNT, writable=True),
+            Mount(run_dir / "code", CODE_MOUNT, writable=True),
+            Mount(run_dir / "agent", mlebench.AGENT_DIR, writable=True),
+            Mount(PACKAGE_DIR, f"{MLEPIPE_MOUNT}/mlepipe"),
+            Mount(competition.folder.parent, f"{MLEPIPE_MOUNT}/competitions"),
+        ]
     mounts = [
         Mount(competition.public_dir(data_dir).resolve(), DATA_MOUNT),
         Mount(run_dir / "home" / "instructions.md", INSTRUCTIONS_MOUNT),
@@ -332,7 +384,11 @@ def _agent_env(
     agent: Agent, competition: Competition, hw: dict[str, Any], seed: int, at: Callable[[str], str]
 ) -> tuple[dict[str, str], list[str]]:
     """The agent's environment (paths as the agent finds them, through ``at``) and the names of
-    the host variables passed through."""
+    the host variables passed through. An MLE-bench agent gets what MLE-bench gives it
+    (``_mlebench_start``) and nothing of the pipeline's own."""
+    if agent.kind == "mlebench":  # the gateway's key is replaced by its token, not passed
+        key_env = (agent.spec.get("gateway") or {}).get("key_env")
+        return {}, [n for n in agent.mlebench.secrets if n in os.environ and n != key_env]
     env = {
         "DATA_DIR": at(DATA_MOUNT), "SUBMISSION_DIR": at(SUBMISSION_MOUNT),
         "LOGS_DIR": at(LOGS_MOUNT), "CODE_DIR": at(CODE_MOUNT),
@@ -357,6 +413,20 @@ def _agent_env(
     for name in passed:
         env[name] = os.environ[name]
     return env, passed
+
+
+def _mlebench_start(agent: Agent, competition: Competition, gateway) -> tuple[list, dict]:
+    """An MLE-bench agent's start command and environment, with its secrets resolved from the
+    host. The API key the model gateway holds is never among them: its per-run token stands
+    in for it."""
+    config = agent.mlebench
+    key_env = (agent.spec.get("gateway") or {}).get("key_env")
+    token = getattr(gateway, "token", None)
+    substitutes = {key_env: token} if key_env and token else {}
+    kwargs = mlebench.resolve(config.kwargs, os.environ, substitutes)
+    env_vars = mlebench.resolve(config.env_vars, os.environ, substitutes)
+    argv = mlebench.start_command(kwargs, config.kwargs_type)
+    return argv, mlebench.container_env(competition.id, env_vars)
 
 
 # ------------------------------------------------------------------------------------------------

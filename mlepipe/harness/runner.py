@@ -319,6 +319,13 @@ class Runner(ABC):
         """Whether the kernel OOM-killed anything in the run."""
         return cg.oom_killed()
 
+    def usage(self, cg: cgroups.RunCgroup) -> tuple[float | None, float | None]:
+        """CPU-seconds and peak memory (MB) of the finished run, None where unmeasured: its
+        cgroup's, where every process of the run is in it (orphans included)."""
+        if not self.run_in_cgroup:
+            return None, None
+        return cg.cpu_seconds(), metering.peak_memory_mb(cg.memory_dir, cg.memory_version)
+
     def result_notes(self, exit_code: int | None, stderr: Path) -> list[str]:
         """Notes on a finished run taken from what the runner itself reported."""
         return []
@@ -403,18 +410,14 @@ class Runner(ABC):
             finally:
                 gpu_sampler.stop()
             wall = time.monotonic() - started
-            # Every process of the run is in its cgroup, orphans included.
-            cpu = cg.cpu_seconds() if self.run_in_cgroup else None
+            cpu, peak_memory = self.usage(cg)
             if cpu is None and self.run_in_cgroup and self.descendants_metered:
                 cpu = metering.children_cpu_seconds() - cpu_before
             used = {
                 "cpu_seconds": round(cpu, 2) if cpu is not None else None,
-                "peak_memory_mb": (
-                    metering.peak_memory_mb(cg.memory_dir, cg.memory_version)
-                    if self.run_in_cgroup else None
-                ),
+                "peak_memory_mb": peak_memory,
                 **gpu_sampler.fields(wall),
-            }  # fmt: skip
+            }
             if gpu_sampler.note:
                 notes.append(gpu_sampler.note)
             oom = self.oom_killed(cg)
