@@ -202,6 +202,33 @@ def align(
     return sub, tmpl
 
 
+def pair_by_position(
+    submission: pd.DataFrame,
+    template: pd.DataFrame,
+    spec: GradingSpec,
+    *,
+    sort_by: str | None = None,
+    targets: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pairs rows as several of MLE-bench's graders do, for the `mlebench` grading variant only:
+    by position, after sorting both frames by `sort_by` where given, without comparing ids.
+    Only the columns read and the row count are checked; cells as in `align`."""
+    targets = targets or spec.targets(template)
+    needed = ([sort_by] if sort_by else []) + targets
+    missing = [c for c in needed if c not in submission.columns]
+    if missing:
+        raise InvalidSubmission(
+            f"missing column(s) {_examples(missing, 5)}; expected columns {needed}"
+        )
+    if len(submission) != len(template):
+        raise InvalidSubmission(f"submission has {len(submission)} rows, expected {len(template)}")
+    sub, tmpl = submission, template
+    if sort_by:
+        sub, tmpl = sub.sort_values(sort_by), tmpl.sort_values(sort_by)
+    sub, tmpl = sub.reset_index(drop=True), tmpl.reset_index(drop=True)
+    return _check_cells(sub, targets, spec, tmpl), tmpl
+
+
 def _check_cells(
     sub: pd.DataFrame, targets: list[str], spec: GradingSpec, template: pd.DataFrame
 ) -> pd.DataFrame:

@@ -20,6 +20,7 @@ import pandas as pd
 import yaml
 
 from mlepipe.formats import MetricInputError
+from mlepipe.grading import variants
 from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.hashing import md5_file_cached
 from mlepipe.registry import Competition
@@ -97,7 +98,9 @@ def score_frames(submission: pd.DataFrame, answers: Any, competition: Competitio
     except MetricInputError as exc:
         raise InvalidSubmission(str(exc)) from None
     value = float(value)
-    if math.isnan(value):
+    if math.isnan(value) and variants.current() != variants.MLEBENCH:
+        # MLE-bench reports a NaN score for a valid submission (that earns no medal); a
+        # rule's mlebench branch returns NaN where MLE-bench's grader does.
         raise InvalidSubmission("the metric is undefined for this submission (NaN)")
     return value
 
@@ -107,7 +110,12 @@ def _score_declared(submission: pd.DataFrame, answers: pd.DataFrame, spec: Gradi
     if spec.answer_columns:
         answers = answers.rename(columns={v: k for k, v in spec.answer_columns.items()})
     sub, ans = align(submission, answers, spec)
-    targets = spec.targets(answers)
+    return score_aligned(sub, ans, spec)
+
+
+def score_aligned(sub: pd.DataFrame, ans: pd.DataFrame, spec: GradingSpec) -> float:
+    """The declared metric of submission and answers rows already paired (same order)."""
+    targets = spec.targets(ans)
     if spec.score_rows:
         # Every row is checked above; only the selected ones count.
         scored = np.logical_and.reduce(

@@ -1,0 +1,22 @@
+"""Mean RMSLE of the two targets, rows paired by id.
+
+MLE-bench pairs the rows by position without reading the ids; the `mlebench` grading variant
+does so too (rule `rows-by-position`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mlepipe.grading import variants
+from mlepipe.grading.checks import GradingSpec, align, pair_by_position
+from mlepipe.grading.scoring import score_aligned
+
+
+def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:
+    spec = GradingSpec.of(competition)
+    if variants.follows_mlebench(competition, "rows-by-position"):
+        sub, ans = pair_by_position(submission, answers, spec)
+    else:
+        sub, ans = align(submission, answers, spec)
+    return score_aligned(sub, ans, spec)
