@@ -220,6 +220,10 @@ def pair_by_position(
         raise InvalidSubmission(
             f"missing column(s) {_examples(missing, 5)}; expected columns {needed}"
         )
+    if spec.extra_columns == "refuse" and len(submission.columns) != len(template.columns):
+        raise InvalidSubmission(
+            f"submission has {len(submission.columns)} columns, expected {len(template.columns)}"
+        )
     if len(submission) != len(template):
         raise InvalidSubmission(f"submission has {len(submission)} rows, expected {len(template)}")
     sub, tmpl = submission, template
