@@ -233,6 +233,19 @@ def pair_by_position(
     return _check_cells(sub, targets, spec, tmpl), tmpl
 
 
+def truncated_to_int(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The frame with the finite numbers of `columns` cut to integers towards zero, as Python's
+    int() does (2.5 -> 2), for the `mlebench` grading variant of competitions that convert
+    labels so; other cells are left for the checks to judge."""
+    out = {}
+    for col in columns:
+        if col in frame.columns and is_float_dtype(frame[col]):
+            values = frame[col].to_numpy(dtype=float)
+            if np.isfinite(values).all():
+                out[col] = np.trunc(values).astype(np.int64)
+    return frame.assign(**out) if out else frame
+
+
 def _check_cells(
     sub: pd.DataFrame, targets: list[str], spec: GradingSpec, template: pd.DataFrame
 ) -> pd.DataFrame:

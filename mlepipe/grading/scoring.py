@@ -94,7 +94,7 @@ def score_frames(submission: pd.DataFrame, answers: Any, competition: Competitio
         if module is not None and hasattr(module, "score"):
             value = module.score(submission, answers, competition)
         else:
-            value = _score_declared(submission, answers, spec)
+            value = score_declared(submission, answers, spec)
     except MetricInputError as exc:
         raise InvalidSubmission(str(exc)) from None
     value = float(value)
@@ -105,7 +105,7 @@ def score_frames(submission: pd.DataFrame, answers: Any, competition: Competitio
     return value
 
 
-def _score_declared(submission: pd.DataFrame, answers: pd.DataFrame, spec: GradingSpec) -> float:
+def score_declared(submission: pd.DataFrame, answers: pd.DataFrame, spec: GradingSpec) -> float:
     """The score as the grading block declares it."""
     if spec.answer_columns:
         answers = answers.rename(columns={v: k for k, v in spec.answer_columns.items()})
