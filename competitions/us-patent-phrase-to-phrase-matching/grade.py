@@ -2,7 +2,9 @@
 
 Constant predictions (the sample submission predicts 0 everywhere) have no correlation.
 MLE-bench then reports a NaN score and still counts the submission as valid (it can earn no
-medal); a correlation of 0 keeps that verdict while giving a number that can be compared.
+medal); a correlation of 0 keeps that verdict while giving a number that can be compared. The
+`mlebench` grading variant gives MLE-bench's NaN, for an empty cell too (rule
+`undefined-correlation-is-nan`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mlepipe.grading import variants
 from mlepipe.grading.checks import GradingSpec, align
 from mlepipe.metrics import get_metric
 
@@ -18,8 +21,12 @@ TARGET = "score"
 
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:
     spec = GradingSpec.of(competition)
+    undefined_is_nan = variants.follows_mlebench(competition, "undefined-correlation-is-nan")
+    blank = undefined_is_nan and TARGET in submission and bool(submission[TARGET].isna().any())
+    if blank:  # filled only to pass the checks of everything else; the score is NaN
+        submission = submission.fillna({TARGET: 0.0})
     sub, ans = align(submission, answers, spec, targets=[TARGET])
     pred = sub[TARGET].to_numpy(dtype=float)
-    if np.all(pred == pred[0]):
-        return 0.0
+    if blank or np.all(pred == pred[0]):
+        return float("nan") if undefined_is_nan else 0.0
     return get_metric(spec.metric).fn(ans[TARGET].to_numpy(dtype=float), pred)
