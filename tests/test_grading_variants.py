@@ -81,7 +81,9 @@ def _same(got, want) -> bool:
 @pytest.mark.parametrize("cid,rule", _case_ids(), ids=[f"{c}/{r}" for c, r in _case_ids()])
 def test_the_variants_differ_as_the_rule_says(cid, rule, prepared):
     p = prepared(cid)
-    submission, expected = MODULES[cid].CASES[rule](p)
+    submission, expected, *answers = MODULES[cid].CASES[rule](p)
+    if answers:  # the case's own answers, where the fixture's cannot show the rule
+        p = Prepared(p.competition, p.data_dir, answers[0], p.sample, p.perfect)
     assert not _same(expected["mlebench"], expected["corrected"]), "a case must tell them apart"
     got = {}
     for name in variants.VARIANTS:
