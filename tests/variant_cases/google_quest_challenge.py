@@ -22,7 +22,18 @@ def one_constant_column(p: Prepared):
     return sub, {"mlebench": float("nan"), "corrected": (len(targets) - 1) / len(targets)}
 
 
+def a_text_cell(p: Prepared):
+    # The perfect predictions with `abc` in one cell: that column is read as text there and
+    # ranked alphabetically (checked with MLE-bench's grader: 0.98872), refused here.
+    sub = p.perfect.copy()
+    column = [c for c in sub.columns if c != "qa_id"][0]
+    sub[column] = sub[column].astype(object)
+    sub.loc[0, column] = "abc"
+    return sub, {"mlebench": 0.98872, "corrected": INVALID}
+
+
 CASES = {
     "rows-by-sorted-id": ids_not_in_the_test_set,
     "undefined-correlation-is-nan": one_constant_column,
+    "cells-ranked-as-read": a_text_cell,
 }
