@@ -3,11 +3,12 @@ public sample submission when validating (`mlepipe validate`, inside an agent's 
 private file exists). The validator and the grader share these checks.
 
 The YAML `grading:` block (read into GradingSpec) says which columns identify a row, which are
-scored and what each cell must hold. Rows are always paired by id, never by position. Cells in
-a text format that only their metric reads (masks, boxes, orderings...) are read by the
-metric's own readers (mlepipe.formats) in both. A competition whose checks do not fit provides
-`validate()` in its own `grade.py`, and may call `align()` and `check_predictions()` from here
-to get the same checks.
+scored and what each cell must hold. Rows are always paired by id, never by position (except in
+the `mlebench` grading variant, where a competition's rule says MLE-bench does so:
+`pair_by_position`). Cells in a text format that only their metric reads (masks, boxes,
+orderings...) are read by the metric's own readers (mlepipe.formats) in both. A competition
+whose checks do not fit provides `validate()` in its own `grade.py`, and may call `align()` and
+`check_predictions()` from here to get the same checks.
 
 What the validator accepts, the grader never refuses. Where the answers alone decide, the
 validator asks for more than the grader, never less:
