@@ -5,7 +5,8 @@ YAML `grading:` block gets the scored columns of answers and submission, row by 
 `metric_params`. The block may also hand answers columns to the metric (`metric_inputs`, e.g.
 each row's group), score only some rows (`score_rows`) and name a target column that the answers
 call otherwise (`answer_columns`). A competition whose scoring does not fit provides `score()` in
-its own `grade.py`.
+its own `grade.py`; one that only branches on a grading rule first (mlepipe.grading.variants) then
+calls `score_declared`, or `score_aligned` on rows it paired itself.
 """
 
 from __future__ import annotations
