@@ -73,13 +73,17 @@ def _verdict(submission, p: Prepared):
 def _same(got, want) -> bool:
     if want == INVALID or got == INVALID:
         return got == want
+    if math.isnan(want) or math.isnan(got):  # MLE-bench's score of some valid submissions
+        return math.isnan(want) and math.isnan(got)
     return math.isclose(got, want, rel_tol=0, abs_tol=1e-5)
 
 
 @pytest.mark.parametrize("cid,rule", _case_ids(), ids=[f"{c}/{r}" for c, r in _case_ids()])
 def test_the_variants_differ_as_the_rule_says(cid, rule, prepared):
     p = prepared(cid)
-    submission, expected = MODULES[cid].CASES[rule](p)
+    submission, expected, *answers = MODULES[cid].CASES[rule](p)
+    if answers:  # the case's own answers, where the fixture's cannot show the rule
+        p = Prepared(p.competition, p.data_dir, answers[0], p.sample, p.perfect)
     assert not _same(expected["mlebench"], expected["corrected"]), "a case must tell them apart"
     got = {}
     for name in variants.VARIANTS:

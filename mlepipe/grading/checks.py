@@ -3,11 +3,12 @@ public sample submission when validating (`mlepipe validate`, inside an agent's 
 private file exists). The validator and the grader share these checks.
 
 The YAML `grading:` block (read into GradingSpec) says which columns identify a row, which are
-scored and what each cell must hold. Rows are always paired by id, never by position. Cells in
-a text format that only their metric reads (masks, boxes, orderings...) are read by the
-metric's own readers (mlepipe.formats) in both. A competition whose checks do not fit provides
-`validate()` in its own `grade.py`, and may call `align()` and `check_predictions()` from here
-to get the same checks.
+scored and what each cell must hold. Rows are always paired by id, never by position (except in
+the `mlebench` grading variant, where a competition's rule says MLE-bench does so:
+`pair_by_position`). Cells in a text format that only their metric reads (masks, boxes,
+orderings...) are read by the metric's own readers (mlepipe.formats) in both. A competition
+whose checks do not fit provides `validate()` in its own `grade.py`, and may call `align()` and
+`check_predictions()` from here to get the same checks.
 
 What the validator accepts, the grader never refuses. Where the answers alone decide, the
 validator asks for more than the grader, never less:
@@ -200,6 +201,50 @@ def align(
 
     sub = _check_cells(sub, targets, spec, tmpl)
     return sub, tmpl
+
+
+def pair_by_position(
+    submission: pd.DataFrame,
+    template: pd.DataFrame,
+    spec: GradingSpec,
+    *,
+    sort_by: str | None = None,
+    targets: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pairs rows as several of MLE-bench's graders do, for the `mlebench` grading variant only:
+    by position, after sorting both frames by `sort_by` where given, without comparing ids.
+    Only the columns read and the row count are checked; cells as in `align`."""
+    targets = targets or spec.targets(template)
+    needed = ([sort_by] if sort_by else []) + targets
+    missing = [c for c in needed if c not in submission.columns]
+    if missing:
+        raise InvalidSubmission(
+            f"missing column(s) {_examples(missing, 5)}; expected columns {needed}"
+        )
+    if spec.extra_columns == "refuse" and len(submission.columns) != len(template.columns):
+        raise InvalidSubmission(
+            f"submission has {len(submission.columns)} columns, expected {len(template.columns)}"
+        )
+    if len(submission) != len(template):
+        raise InvalidSubmission(f"submission has {len(submission)} rows, expected {len(template)}")
+    sub, tmpl = submission, template
+    if sort_by:
+        sub, tmpl = sub.sort_values(sort_by), tmpl.sort_values(sort_by)
+    sub, tmpl = sub.reset_index(drop=True), tmpl.reset_index(drop=True)
+    return _check_cells(sub, targets, spec, tmpl), tmpl
+
+
+def truncated_to_int(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The frame with the finite numbers of `columns` cut to integers towards zero, as Python's
+    int() does (2.5 -> 2), for the `mlebench` grading variant of competitions that convert
+    labels so; other cells are left for the checks to judge."""
+    out = {}
+    for col in columns:
+        if col in frame.columns and is_float_dtype(frame[col]):
+            values = frame[col].to_numpy(dtype=float)
+            if np.isfinite(values).all():
+                out[col] = np.trunc(values).astype(np.int64)
+    return frame.assign(**out) if out else frame
 
 
 def _check_cells(

@@ -5,7 +5,8 @@ YAML `grading:` block gets the scored columns of answers and submission, row by 
 `metric_params`. The block may also hand answers columns to the metric (`metric_inputs`, e.g.
 each row's group), score only some rows (`score_rows`) and name a target column that the answers
 call otherwise (`answer_columns`). A competition whose scoring does not fit provides `score()` in
-its own `grade.py`.
+its own `grade.py`; one that only branches on a grading rule first (mlepipe.grading.variants) then
+calls `score_declared`, or `score_aligned` on rows it paired itself.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pandas as pd
 import yaml
 
 from mlepipe.formats import MetricInputError
+from mlepipe.grading import variants
 from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.hashing import md5_file_cached
 from mlepipe.registry import Competition
@@ -93,21 +95,28 @@ def score_frames(submission: pd.DataFrame, answers: Any, competition: Competitio
         if module is not None and hasattr(module, "score"):
             value = module.score(submission, answers, competition)
         else:
-            value = _score_declared(submission, answers, spec)
+            value = score_declared(submission, answers, spec)
     except MetricInputError as exc:
         raise InvalidSubmission(str(exc)) from None
     value = float(value)
-    if math.isnan(value):
+    if math.isnan(value) and variants.current() != variants.MLEBENCH:
+        # MLE-bench reports a NaN score for a valid submission (that earns no medal); a
+        # rule's mlebench branch returns NaN where MLE-bench's grader does.
         raise InvalidSubmission("the metric is undefined for this submission (NaN)")
     return value
 
 
-def _score_declared(submission: pd.DataFrame, answers: pd.DataFrame, spec: GradingSpec) -> float:
+def score_declared(submission: pd.DataFrame, answers: pd.DataFrame, spec: GradingSpec) -> float:
     """The score as the grading block declares it."""
     if spec.answer_columns:
         answers = answers.rename(columns={v: k for k, v in spec.answer_columns.items()})
     sub, ans = align(submission, answers, spec)
-    targets = spec.targets(answers)
+    return score_aligned(sub, ans, spec)
+
+
+def score_aligned(sub: pd.DataFrame, ans: pd.DataFrame, spec: GradingSpec) -> float:
+    """The declared metric of submission and answers rows already paired (same order)."""
+    targets = spec.targets(ans)
     if spec.score_rows:
         # Every row is checked above; only the selected ones count.
         scored = np.logical_and.reduce(

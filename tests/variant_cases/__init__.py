@@ -8,8 +8,9 @@ the competition's prepared synthetic fixture (tests/fixtures/<id>.py) that retur
 submission as a DataFrame (or JSON records, for the few competitions graded from them) and the
 expected verdict of each variant, ``{"mlebench": score_or_INVALID, "corrected": ...}``, where a
 score is compared after MLE-bench's rounding to 5 decimals. The verdicts must differ: a case on
-which both variants agree shows nothing. Where possible the `mlebench` verdict was checked
-against MLE-bench 783b15a's own grader (the module says so).
+which both variants agree shows nothing. Where no submission can show the rule against the
+fixture's answers, a case returns ``(submission, expected, answers)``. Where possible the
+`mlebench` verdict was checked against MLE-bench 783b15a's own grader (the module says so).
 """
 
 from __future__ import annotations
