@@ -27,7 +27,8 @@ def folders(tmp_path):
 def watcher(folders, **limits) -> SubmissionWatcher:
     sub, dest = folders
     dest.mkdir(exist_ok=True)
-    return SubmissionWatcher(sub, dest, SnapshotLimits(**limits))
+    # Look by look, each file is read as soon as it is unchanged (no pacing of the reads).
+    return SubmissionWatcher(sub, dest, SnapshotLimits(**{"copy_share": None, **limits}))
 
 
 def settle(w: SubmissionWatcher):
@@ -155,6 +156,23 @@ def test_a_symlinked_submission_folder_is_not_followed(tmp_path):
     assert settle(w) is None and w.versions == []
 
 
+def test_reading_large_files_is_paced_to_a_share_of_one_cpu(folders):
+    import time
+
+    sub, _ = folders
+    w = watcher(folders, copy_share=0.01)
+    path = sub / "submission.csv"
+    path.write_bytes(b"a" * 20_000_000)
+    cpu = time.thread_time()
+    assert settle(w) is not None
+    cost = time.thread_time() - cpu
+    path.write_bytes(b"b" * 20_000_000)
+    assert settle(w) is None  # the next read waits for 100 times what the first one cost
+    time.sleep(cost * 100 + 0.05)
+    assert w.look() is not None
+    assert [v.bytes for v in w.versions] == [20_000_000, 20_000_000]
+
+
 def test_the_thread_records_elapsed_times_and_its_own_cpu(folders):
     import time
 
@@ -193,7 +211,9 @@ def snapshots_of(tmp_path, contents):
     """A run directory whose watcher saw ``contents`` one after another."""
     run_dir = tmp_path / "run"
     (run_dir / "submission").mkdir(parents=True)
-    w = SubmissionWatcher(run_dir / "submission", run_dir / "snapshots")
+    w = SubmissionWatcher(
+        run_dir / "submission", run_dir / "snapshots", SnapshotLimits(copy_share=None)
+    )
     (run_dir / "snapshots").mkdir()
     for text in contents:
         (run_dir / "submission" / "submission.csv").write_text(text)

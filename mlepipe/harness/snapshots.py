@@ -12,6 +12,11 @@ never mounted, so the agent can see neither the copies nor any score.
   first look that saw it so.
 - **One pass.** The file is read once, in blocks, each block hashed (SHA-256) and written to the
   copy. The copy is kept only if the file did not change while being read.
+- **A share of one CPU.** Reading takes CPU in proportion to the file's size; after each read the
+  next waits until it would have used at most ``copy_share`` (0.5 %) of one CPU since. Small
+  files are still taken on the next look; a 100 MB one rewritten every few seconds is taken
+  about every 20 s (the versions in between are never read, and the one taken keeps the time it
+  was first seen). The agent's own CPUs are thus left alone, whatever it writes.
 - **Deduplicated.** Content already kept is stored once: a version whose hash matches an earlier
   one (an agent going back to an older file) is a new index line naming the same file. Writing
   the same content again is no new version.
@@ -42,6 +47,7 @@ SNAPSHOTS_DIR = "snapshots"
 INDEX = "snapshots.jsonl"
 SUMMARY = "summary.json"
 LOOK_INTERVAL_SECONDS = 1.0
+COPY_SHARE = 0.005
 DEFAULT_MAX_VERSIONS = 50
 DEFAULT_MAX_MB = 2048
 _BLOCK = 1 << 20
@@ -54,6 +60,8 @@ class SnapshotLimits:
     max_mb: int = DEFAULT_MAX_MB
     max_file_mb: int | None = None
     interval: float = LOOK_INTERVAL_SECONDS
+    # The most of one CPU that reading versions may take (None: read each on the next look).
+    copy_share: float | None = COPY_SHARE
 
     @property
     def enabled(self) -> bool:
@@ -95,6 +103,7 @@ class SubmissionWatcher:
         self._kept_sig: tuple | None = None  # the stat signature of the last version kept
         self._seen: tuple[tuple, float] | None = None  # signature and time of the last look
         self._ignored_sig: tuple | None = None
+        self._next_copy = 0.0  # elapsed time before which no file is read (COPY_SHARE)
         self._started = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -165,9 +174,14 @@ class SubmissionWatcher:
         self._seen = (sig, now if first_seen is None else first_seen)
         if first_seen is None and not final:
             return None  # new or still changing: wait for the next look
-        if not final and self._full():
-            return None  # the bound is reached: only the final version is still taken
-        return self._take(sig, now if first_seen is None else first_seen, final)
+        if not final and (self._full() or now < self._next_copy):
+            return None  # the bound is reached (only the final version is still taken), or wait
+        cpu = time.thread_time()
+        try:
+            return self._take(sig, now if first_seen is None else first_seen, final)
+        finally:
+            if self.limits.copy_share:
+                self._next_copy = now + (time.thread_time() - cpu) / self.limits.copy_share
 
     def _full(self) -> bool:
         """Whether an intermediate version would leave no room for the final one."""
