@@ -22,8 +22,8 @@ from mlepipe.grading.scoring import (
     score_frames,
     verify_answers,
 )
-from mlepipe.harness.snapshots import SNAPSHOTS_DIR, read_index
 from mlepipe.registry import Competition
+from mlepipe.snapshot_index import SNAPSHOTS_DIR, read_index
 
 # The fields of MLE-bench's CompetitionReport, in its order.
 MLEBENCH_FIELDS = (

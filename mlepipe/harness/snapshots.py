@@ -42,9 +42,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlepipe.snapshot_index import INDEX, SNAPSHOTS_DIR, read_index
+
+__all__ = ["INDEX", "SNAPSHOTS_DIR", "SnapshotLimits", "SubmissionWatcher", "read_index"]
+
 MB = 1024 * 1024
-SNAPSHOTS_DIR = "snapshots"
-INDEX = "snapshots.jsonl"
 SUMMARY = "summary.json"
 LOOK_INTERVAL_SECONDS = 1.0
 COPY_SHARE = 0.005
@@ -303,11 +305,3 @@ def _write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(text)
     tmp.replace(path)
-
-
-def read_index(run_dir: Path) -> list[dict]:
-    """The versions of a run's snapshots in order (none where the run has no snapshots)."""
-    path = Path(run_dir) / SNAPSHOTS_DIR / INDEX
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
