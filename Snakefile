@@ -21,6 +21,7 @@ rule all:
     input:
         rules.report_tables.output,
         rules.report_charts.output,
+        rules.report_anytime.output,
         rules.export_leaderboard.output,
         expand(
             rules.report_compare.output.compare_html,

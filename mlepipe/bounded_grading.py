@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from mlepipe.harness.runner import Limits, Mount
@@ -55,6 +56,13 @@ class SandboxedScorer:
     def __call__(
         self, submission: Path, competition: Competition, data_dir: Path
     ) -> tuple[float | None, str | None]:
+        return self.score_many([submission], competition, data_dir)[0]
+
+    def score_many(
+        self, submissions: Sequence[Path], competition: Competition, data_dir: Path
+    ) -> list[tuple[float | None, str | None]]:
+        """Each submission's (score, invalid reason), all in one child: the answers are read
+        once. Out of memory or time, every one of them gets the same outcome."""
         data_dir = Path(data_dir).resolve()
         runner = get_runner(self.sandbox)
         with tempfile.TemporaryDirectory(prefix=".grading-", dir=self.run_dir.parent) as tmp:
@@ -69,7 +77,8 @@ class SandboxedScorer:
             mounts = [Mount(p, str(p)) for p in dict.fromkeys(p.resolve() for p in shown)]
             mounts.append(Mount(out, str(out), writable=True))
             argv = [
-                "python", "-m", "mlepipe", "score-submission", str(Path(submission).resolve()),
+                "python", "-m", "mlepipe", "score-submission",
+                *(str(Path(s).resolve()) for s in submissions),
                 competition.id, "--data-dir", str(data_dir), "--output", str(out / "score.json"),
             ]  # fmt: skip
             env = {
@@ -83,14 +92,14 @@ class SandboxedScorer:
                 stdout=out / "grader.log", stderr=out / "grader.log",
             )  # fmt: skip
             if result.oom_killed or result.timed_out:
-                return self._out_of_resources(result.oom_killed)
+                return [self._out_of_resources(result.oom_killed)] * len(submissions)
             if result.exit_code != 0:
                 # A setup error of the grader (changed answers, missing files): not the agent's.
                 log = (out / "grader.log").read_text(errors="replace").strip()
                 last = log.splitlines()[-1] if log else f"exit {result.exit_code}"
                 raise RuntimeError(f"scoring {competition.id} failed: {last}")
             answer = json.loads((out / "score.json").read_text())
-        return answer["score"], answer["invalid_reason"]
+        return [(a["score"], a["invalid_reason"]) for a in answer["results"]]
 
     def _out_of_resources(self, oom: bool) -> tuple[None, str]:
         what = (
@@ -104,12 +113,16 @@ class SandboxedScorer:
         return None, f"grading this submission took {what}, the most grading may use"
 
 
-def score_to_file(submission: Path, competition: Competition, data_dir: Path, output: Path) -> None:
-    """The child's side: score, and write {score, invalid_reason} as JSON."""
-    from mlepipe.grading.report import score_submission
+def score_to_file(
+    submissions: Sequence[Path], competition: Competition, data_dir: Path, output: Path
+) -> None:
+    """The child's side: score each submission, and write {results: [{score, invalid_reason}]}
+    as JSON, in the order given."""
+    from mlepipe.grading.report import score_submissions
 
-    score, reason = score_submission(submission, competition, data_dir)
+    results = score_submissions(submissions, competition, data_dir)
     tmp = output.with_name(output.name + ".part")
-    tmp.write_text(json.dumps({"score": score, "invalid_reason": reason}))
+    tmp.write_text(json.dumps({"results": [{"score": s, "invalid_reason": r} for s, r in results]}))
     tmp.replace(output)
-    print(f"scored {competition.id}: {score if reason is None else reason}", file=sys.stderr)
+    for path, (score, reason) in zip(submissions, results, strict=True):
+        print(f"scored {Path(path).name}: {score if reason is None else reason}", file=sys.stderr)

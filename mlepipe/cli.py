@@ -194,12 +194,12 @@ def cmd_grade_run(args) -> int:
 
 
 def cmd_score_submission(args) -> int:
-    """Scores one submission, without medals, into a JSON file (the bounded grader's child)."""
+    """Scores submissions, without medals, into a JSON file (the bounded grader's child)."""
     from mlepipe.bounded_grading import score_to_file
 
     score_to_file(
-        Path(args.submission), _registry().get(args.competition), Path(args.data_dir),
-        Path(args.output),
+        [Path(p) for p in args.submission], _registry().get(args.competition),
+        Path(args.data_dir), Path(args.output),
     )  # fmt: skip
     return EXIT_OK
 
@@ -362,10 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--grading-version", help="the grading code's digest, kept in the grade")
     sp.set_defaults(func=cmd_grade_run)
 
-    sp = sub.add_parser(
-        "score-submission", help="score one submission (no medals) into a JSON file"
-    )
-    sp.add_argument("submission")
+    sp = sub.add_parser("score-submission", help="score submissions (no medals) into a JSON file")
+    sp.add_argument("submission", nargs="+", help="one or more submissions of one competition")
     sp.add_argument("competition")
     data_dir_arg(sp)
     sp.add_argument("--output", required=True)

@@ -43,6 +43,9 @@ rule run_agent:
         sandbox=config["sandbox"],
         container=container_args,
         cap=config["submission_cap_mb"],
+        # Bounds on the submission's snapshots (mlepipe.harness.snapshots).
+        snapshot_versions=config["snapshots"]["max_versions"],
+        snapshot_mb=config["snapshots"]["max_mb"],
         agents_file=config["agents_file"],
         hardware_file=config["hardware_file"],
         prices_file=config["prices_file"],
@@ -61,7 +64,9 @@ rule run_agent:
         "--data-dir {params.data_dir} --run-dir {params.run_dir} --sandbox {params.sandbox} "
         "{params.container} --submission-cap-mb {params.cap} --agents-file {params.agents_file} "
         "--hardware-file {params.hardware_file} --prices-file {params.prices_file} "
-        "--grade-file {params.grade} --envs-dir {params.envs_dir} > {log} 2>&1"
+        "--grade-file {params.grade} --envs-dir {params.envs_dir} "
+        "--snapshot-max-versions {params.snapshot_versions} --snapshot-max-mb {params.snapshot_mb} "
+        "> {log} 2>&1"
 
 
 rule build_image:

@@ -297,7 +297,7 @@ RUN_RESOURCES = {name: slurm_resources(hw) for name, hw in HARDWARE_ALL.items()}
 # editing it rebuilds the reports.
 REPORT_CODE = {
     name: digest(module_closure([f"mlepipe.reports.{name}"]))
-    for name in ("tables", "charts", "leaderboard")
+    for name in ("tables", "charts", "leaderboard", "anytime")
 }
 
 

@@ -80,6 +80,45 @@ rule report_charts:
         "../scripts/report_charts.py"
 
 
+rule report_anytime:
+    """Anytime results from the grades' submission timelines: the any-medal rate at elapsed time
+    T (config `medal_at_time`), and each competition's best score so far."""
+    input:
+        grades=all_grades(),
+    output:
+        medal_at_time_csv=REPORTS / "medal_at_time.csv",
+        medal_at_time_md=REPORTS / "medal_at_time.md",
+        medal_at_time_html=report(
+            REPORTS / "medal_at_time.html",
+            caption="../report/medal_at_time.rst",
+            category="Tables",
+            labels={"table": "medal rate at time T"},
+        ),
+        best_so_far_csv=REPORTS / "best_so_far.csv",
+        best_so_far_html=report(
+            REPORTS / "best_so_far.html",
+            caption="../report/best_so_far.rst",
+            category="Charts",
+            labels={"chart": "best score so far", "format": "html"},
+        ),
+        best_so_far_svg=report(
+            REPORTS / "best_so_far.svg",
+            caption="../report/best_so_far.rst",
+            category="Charts",
+            labels={"chart": "best score so far", "format": "svg"},
+        ),
+    log:
+        RESULTS / "logs" / "reports" / "anytime.log",
+    localrule: True
+    params:
+        grid=config["medal_at_time"],
+        hardware=HARDWARE_LIMITS,
+        settings=REPORT_SETTINGS,
+        code=REPORT_CODE["anytime"],
+    script:
+        "../scripts/report_anytime.py"
+
+
 rule report_compare:
     """Paired comparison of two agents (config `compare`): per-competition differences, mean
     difference with a paired bootstrap interval, sign test."""

@@ -200,7 +200,8 @@ def test_editing_one_agents_requirements_reruns_that_agent_only(wf):
     with wf.edited(reqs, f"# the probe's pin\n{wf.wheels[1]}\n"):  # a comment changes nothing
         assert jobs_planned(wf.snakemake("-n")) == {}
     rerun = {"run_agent": 1, "grade_run": 1, "competition_table": 1, "report_tables": 1,
-             "report_charts": 1, "export_leaderboard": 1, "all": 1}  # fmt: skip
+             "report_charts": 1, "report_anytime": 1, "export_leaderboard": 1,
+             "all": 1}  # fmt: skip
     # The same wheel, named otherwise: a new environment, for this agent's run only.
     with wf.edited(reqs, f"env_probe_helper @ {wf.wheels[1].as_uri()}\n"):
         assert jobs_planned(wf.snakemake("-n")) == {"agent_env": 1, **rerun}

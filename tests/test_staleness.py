@@ -21,7 +21,10 @@ if not shutil.which("bwrap"):
 
 HARDWARE = {"cpu-small": {"cpus": 1, "memory_gb": 2, "time_limit": "2m"}}
 COMPETITIONS = ["practice-wine", "practice-diabetes"]
-REPORTS = {"competition_table", "report_tables", "report_charts", "export_leaderboard", "all"}
+REPORTS = {
+    "competition_table", "report_tables", "report_charts", "report_anytime", "export_leaderboard",
+    "all",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,8 @@ def test_grading_block_regrades_that_competition_only(wf):
     ):
         jobs = planned(wf)
     assert jobs == {"grade_run": 2, "competition_table": 1, "report_tables": 1,
-                    "report_charts": 1, "export_leaderboard": 1, "all": 1}  # fmt: skip
+                    "report_charts": 1, "report_anytime": 1, "export_leaderboard": 1,
+                    "all": 1}  # fmt: skip
 
 
 def test_schema_defaults_count_as_grading(wf):

@@ -3,8 +3,10 @@ for one submission, one finished run, or a batch."""
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,7 +14,7 @@ from typing import Any
 
 from mlepipe.grading.checks import InvalidSubmission, read_csv_submission
 from mlepipe.grading.leaderboards import LeaderboardSource
-from mlepipe.grading.medals import NO_MEDALS, Thresholds, rank
+from mlepipe.grading.medals import NO_MEDALS, Medals, Thresholds, rank
 from mlepipe.grading.scoring import (
     load_answers,
     lower_is_better,
@@ -21,6 +23,7 @@ from mlepipe.grading.scoring import (
     verify_answers,
 )
 from mlepipe.registry import Competition
+from mlepipe.snapshot_index import SNAPSHOTS_DIR, read_index
 
 # The fields of MLE-bench's CompetitionReport, in its order.
 MLEBENCH_FIELDS = (
@@ -105,6 +108,13 @@ def score_submission(
     """(score, None) for a valid submission, (None, reason) for an invalid one. The answers are
     verified first; a missing or changed answer file raises, as it is not the submission's
     fault."""
+    return score_submissions([submission_path], competition, data_dir)[0]
+
+
+def score_submissions(
+    submission_paths: Sequence[Path], competition: Competition, data_dir: Path
+) -> list[tuple[float | None, str | None]]:
+    """``score_submission`` of each path, in order, with the answers verified and read once."""
     answers_path = competition.answers_path(data_dir)
     if not answers_path.is_file():
         raise FileNotFoundError(
@@ -112,16 +122,52 @@ def score_submission(
             f"run `mlepipe prepare {competition.id} --data-dir {data_dir}` first"
         )
     verify_answers(competition, data_dir)
+    answers = load_answers(answers_path)
+    results = []
+    for path in submission_paths:
+        # A copy each: no scoring may see answers that an earlier one changed.
+        theirs = _fresh_copy(answers) if len(submission_paths) > 1 else answers
+        results.append(_score_one(Path(path), theirs, competition))
+    return results
+
+
+def _fresh_copy(answers: Any) -> Any:
+    return (
+        answers.copy()
+        if hasattr(answers, "copy") and not isinstance(answers, list)
+        else (copy.deepcopy(answers))
+    )
+
+
+def _score_one(
+    path: Path, answers: Any, competition: Competition
+) -> tuple[float | None, str | None]:
+    """The one place where a read submission meets the answers."""
     try:
-        submission = read_csv_submission(Path(submission_path))
-        return round_score(score_frames(submission, load_answers(answers_path), competition)), None
+        submission = read_csv_submission(path)
+        return round_score(score_frames(submission, answers, competition)), None
     except InvalidSubmission as exc:
         return None, str(exc)
 
 
 # How a submission is scored: in this process, or elsewhere (a bounded sandbox) by the caller's
-# choice; same arguments and result as score_submission.
+# choice; same arguments and result as score_submission. A scorer with a `score_many` method
+# (same arguments and result as score_submissions) scores several submissions in one go.
 Scorer = Callable[[Path, Competition, Path], tuple[float | None, str | None]]
+
+
+def score_many(
+    scorer: Scorer, paths: Sequence[Path], competition: Competition, data_dir: Path
+) -> list[tuple[float | None, str | None]]:
+    """Each of ``paths`` scored by ``scorer``, at once where the scorer can (answers read once)."""
+    if not paths:
+        return []
+    if scorer is score_submission:
+        return score_submissions(paths, competition, data_dir)
+    many = getattr(scorer, "score_many", None)
+    if many is not None:
+        return many(paths, competition, data_dir)
+    return [scorer(Path(p), competition, data_dir) for p in paths]
 
 
 def grade_submission(
@@ -175,7 +221,9 @@ def grade_run(
     grading_version: str | None = None,
 ) -> dict[str, Any]:
     """The grade record of a finished run: MLE-bench's report fields plus the run's identity and
-    status (`sandboxed`: every runner isolates the agent but `none`). Reads only `run.json` and the extracted `submission.csv` of the run directory.
+    status (`sandboxed`: every runner isolates the agent but `none`), and the `timeline` of its
+    submission snapshots (`grade_timeline`). Reads only `run.json`, the extracted
+    `submission.csv` and `snapshots/` of the run directory.
 
     `run_id` and `run_start` name the attempt graded (reports check them against run.json);
     `grading_version` is the grading code's digest, where the pipeline passes it."""
@@ -193,6 +241,11 @@ def grade_run(
             competition, submission, None, False, reason, leaderboards.thresholds(competition)
         )
     out = report.to_dict()
+    final_sha = _sha256(submission) if run["submission"]["accepted"] else None
+    final = (final_sha, report.score, report.invalid_reason)
+    out["timeline"] = grade_timeline(
+        Path(run_dir), competition, data_dir, leaderboards.thresholds(competition), scorer, final
+    )
     out.update(
         agent=run["agent"], agent_version=run["agent_version"], hardware=run["hardware"],
         seed=run["seed"], run_status=run["status"], runner=run.get("runner"),
@@ -202,6 +255,67 @@ def grade_run(
         run_start=run.get("start"), grading_version=grading_version,
     )  # fmt: skip
     return out
+
+
+def grade_timeline(
+    run_dir: Path,
+    competition: Competition,
+    data_dir: Path,
+    thresholds: Thresholds | None,
+    scorer: Scorer = score_submission,
+    final: tuple[str | None, float | None, str | None] = (None, None, None),
+) -> list[dict[str, Any]] | None:
+    """Score and medal of each version of the run's submission snapshots, in the order the
+    harness saw them (None where the run has none). Each distinct content is scored once, all of
+    them in one scorer call; ``final`` (sha256, score, invalid reason of the graded final
+    submission) is reused where a version has the same content."""
+    versions = read_index(run_dir)
+    if not versions:
+        return None
+    folder = Path(run_dir) / SNAPSHOTS_DIR
+    final_sha, final_score, final_reason = final
+    scored: dict[str, tuple[float | None, str | None]] = {}
+    if final_sha is not None:
+        scored[final_sha] = (final_score, final_reason)
+    todo = [v for v in dict.fromkeys(v["sha256"] for v in versions) if v not in scored]
+    files = {v["sha256"]: folder / v["file"] for v in versions}
+    for sha, result in zip(
+        todo, score_many(scorer, [files[sha] for sha in todo], competition, data_dir), strict=True
+    ):
+        scored[sha] = result
+    timeline = []
+    for v in versions:
+        score, reason = scored[v["sha256"]]
+        medals = rank(score, thresholds) if thresholds else NO_MEDALS
+        timeline.append(
+            {
+                "elapsed_s": v["elapsed_s"], "sha256": v["sha256"], "bytes": v["bytes"],
+                "score": score, "valid": score is not None, "invalid_reason": reason,
+                "medal": medal_name(medals), "any_medal": medals.any_medal,
+                "gold_medal": medals.gold_medal, "silver_medal": medals.silver_medal,
+                "bronze_medal": medals.bronze_medal, "above_median": medals.above_median,
+            }
+        )  # fmt: skip
+    return timeline
+
+
+def medal_name(medals: Medals) -> str:
+    for name in ("gold", "silver", "bronze"):
+        if getattr(medals, f"{name}_medal"):
+            return name
+    return "none"
+
+
+def _sha256(path: Path) -> str | None:
+    """The digest of a file the harness wrote (the extracted submission); None if absent."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except FileNotFoundError:
+        return None
+    return h.hexdigest()
 
 
 def metering_fields(metering: dict[str, Any] | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@
   environment inside a sandbox;
 - ``run``: the run directory, what the agent is told, the time limit, and the CLI command
   ``run-agent``; ``records``: run.json; ``submission``: safe extraction of submission.csv;
+  ``snapshots``: every distinct version of submission.csv during the run;
   ``agent_files``: the one way files the agent can write are read back; ``guard``: the
   sandbox's first process, which ends it when the harness dies; ``lock``: the run directory's
   lock across nodes; ``slurm``: what the harness and the pipeline ask Slurm.

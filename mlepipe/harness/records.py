@@ -7,9 +7,10 @@ agent's own environment, or null: the pipeline's); then the sandbox's result (ru
 exit_code, signal, timed_out, oom_killed, wall_seconds, limits_enforced, sandbox_notes,
 harness_error, disk_exceeded, disk_peak_mb, output_dropped_bytes, runner_identity: e.g. the
 container's image id and digests, metering: what the run used); then usage (the model gateway's
-metering, null without a gateway: mlepipe.gateway), end, submission (found, accepted,
-rejected_reason), status and, for a cancelled run, cancelled_by (the signal's name). The grader
-and the reports read these names.
+metering, null without a gateway: mlepipe.gateway), snapshots (what the submission's snapshots
+kept and skipped, null where they are off: mlepipe.harness.snapshots), end, submission (found,
+accepted, rejected_reason), status and, for a cancelled run, cancelled_by (the signal's name).
+The grader and the reports read these names.
 
 `slurm` holds the job's SLURM_* variables as the harness saw them and what Slurm itself says of
 the job (job_name, job_comment, memory_mb, cpus): inside a job step SLURM_JOB_NAME is the step's

@@ -6,6 +6,8 @@ Run directory (`<results>/runs/<agent>/<hardware>/<competition>/<seed>/`):
   logs/            /home/logs (writable); agent.stdout and agent.stderr are the harness's capture
   code/            /home/code (writable)
   submission.csv   the submission after safe extraction (absent if none or rejected)
+  snapshots/       every distinct version of submission.csv during the run, with its elapsed time
+                   (snapshots.jsonl; never shown to the agent; see mlepipe.harness.snapshots)
   run.json         written last: timing, exit status, limits, sandbox, Slurm job, submission status
 
 With `sandbox: none` the agent is told the host paths of these folders (and of the public data)
@@ -30,7 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from mlepipe.harness import records, slurm
 from mlepipe.harness.lock import run_dir_lock
 from mlepipe.harness.runner import Limits, Mount, SandboxUnavailable
 from mlepipe.harness.runners import get_runner, runner_classes
+from mlepipe.harness.snapshots import SNAPSHOTS_DIR, SnapshotLimits, SubmissionWatcher
 from mlepipe.harness.submission import DEFAULT_SUBMISSION_CAP_MB, extract_submission
 from mlepipe.registry import PACKAGE_DIR, Competition, Registry
 
@@ -167,9 +170,12 @@ def run_agent(
     allow_privileged: bool = False,
     grade_file: Path | None = None,
     envs_dir: Path = Path("results/envs"),
+    snapshot_limits: SnapshotLimits | None = None,
 ) -> dict[str, Any]:
     """Runs one agent on one competition; returns (and writes) the run record. An agent with
     ``requirements:`` runs with its own environment from ``envs_dir`` (``mlepipe.agents.envs``).
+    ``snapshot_limits`` bound the submission's snapshots (defaults of ``SnapshotLimits``; none
+    are taken where they are 0).
 
     ``grade_file``, the grade of an earlier attempt of this run, is removed before the run
     starts: a grade never outlives the run it graded. SIGTERM or SIGINT stop the agent; the run
@@ -230,9 +236,15 @@ def run_agent(
         launcher = [sys.executable, "-I", f"{MLEPIPE_MOUNT}/mlepipe/gateway/forward.py"]
         started = time.monotonic()
         cancelled = None
+        limits_kept = snapshot_limits or SnapshotLimits()
+        watcher = SubmissionWatcher(
+            run_dir / "submission", run_dir / SNAPSHOTS_DIR,
+            SnapshotLimits(limits_kept.max_versions, limits_kept.max_mb, submission_cap_mb,
+                           limits_kept.interval),
+        ) if limits_kept.enabled else None  # fmt: skip
         try:
             try:
-                with gateway:
+                with gateway, watcher or nullcontext():
                     run_mounts = [*mounts, *gateway.mounts]
                     argv = gateway.command(agent_argv, launcher)
                     result = runner.run(
@@ -258,6 +270,7 @@ def run_agent(
             record["cancelled_by"] = exc.signal_name
             found, reason = False, f"the run was cancelled ({exc.signal_name})"
         record["usage"] = gateway.usage
+        record["snapshots"] = watcher.summary() if watcher else None
         record["end"] = records.now()
         record["submission"] = records.submission_fields(found, reason)
         record["status"] = records.run_status(record)
@@ -455,6 +468,7 @@ def cmd_run_agent(args) -> int:
                 prices_file=Path(args.prices_file), container_engine=args.container_engine,
                 allow_privileged=args.allow_privileged, envs_dir=Path(args.envs_dir),
                 grade_file=Path(args.grade_file) if args.grade_file else None,
+                snapshot_limits=SnapshotLimits(args.snapshot_max_versions, args.snapshot_max_mb),
             )  # fmt: skip
     except Cancelled as exc:
         # Not a finished run: the pipeline job fails, so that a later invocation redoes it.
@@ -480,4 +494,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sp.add_argument("--allow-privileged", action="store_true")
     sp.add_argument("--grade-file", help="the run's grade record, removed as the run starts")
     sp.add_argument("--envs-dir", default="results/envs", help="agents' own environments")
+    sp.add_argument(
+        "--snapshot-max-versions", type=int, default=SnapshotLimits.max_versions,
+        help="most versions of the submission kept during the run (0: no snapshots)",
+    )  # fmt: skip
+    sp.add_argument(
+        "--snapshot-max-mb", type=int, default=SnapshotLimits.max_mb,
+        help="most MB of submission snapshots kept per run (0: no snapshots)",
+    )  # fmt: skip
     sp.set_defaults(func=cmd_run_agent)
