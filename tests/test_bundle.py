@@ -168,3 +168,27 @@ def test_grading_code_other_than_the_bundles_is_named():
     assert grading_changes({"grading_versions": {COMPETITION: current}}) == []
     (note,) = grading_changes({"grading_versions": {COMPETITION: "0" * 16}})
     assert COMPETITION in note and current in note
+
+
+def test_the_experiments_disk_use_and_cost_chart(experiment):
+    from test_report_charts import marks, svg_texts
+
+    wf, _ = experiment
+    runs, grades = wf.runs(), wf.grades()
+    for key, run in runs.items():
+        used = run["metering"]
+        # The writable mounts hold at least the logs and the submission at the end.
+        assert 0 < used["disk_used_end_mb"] <= used["disk_used_peak_mb"], key
+        assert grades[key]["disk_used_peak_mb"] == used["disk_used_peak_mb"]
+    summary = pd.read_csv(wf.results / "reports" / "summary.csv")
+    for agent in AGENTS:
+        row = summary[(summary.agent == agent) & (summary.split == "all")].iloc[0]
+        peaks = [r["metering"]["disk_used_peak_mb"] for k, r in runs.items() if k[0] == agent]
+        assert row["disk_used_peak_mb_max"] == pytest.approx(max(peaks))
+    # Neither agent has a gateway: no USD panel, a CPU-hours point per agent.
+    svg = wf.results / "reports" / "medal_rate_vs_cost.svg"
+    texts = svg_texts(svg)
+    assert "mean CPU-hours per run" in texts
+    assert "mean model cost per run (USD, from the gateway)" not in texts
+    assert marks(svg, "symbol") == len(AGENTS)
+    assert (wf.results / "reports" / "medal_rate_vs_cost.html").is_file()

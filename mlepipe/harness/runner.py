@@ -426,9 +426,10 @@ class Runner(ABC):
         if watch and not watch.exceeded:
             watch.check()  # what the run left behind counts too
         if watch:
+            # To the kB: a small run's submission and logs are well under 0.1 MB.
             used.update(
-                disk_used_peak_mb=round(watch.peak / quota.MB, 1),
-                disk_used_end_mb=round(watch.last / quota.MB, 1),
+                disk_used_peak_mb=round(watch.peak / quota.MB, 3),
+                disk_used_end_mb=round(watch.last / quota.MB, 3),
             )
         exit_code, sig = self.decode_status(proc.returncode)
         notes.extend(self.result_notes(exit_code, stderr))
