@@ -386,6 +386,26 @@ def stale_runs(folder: Path, manifest: dict[str, Any]) -> list[str]:
     return out
 
 
+def missing_runs(folder: Path) -> list[str]:
+    """Runs of the bundled experiment (agents x hardware x competitions x seeds of its config)
+    that have no run.json in the bundle: a replay would have to run them."""
+    from mlepipe.pipeline import experiment_competitions
+    from mlepipe.registry import Registry
+
+    config = _load_config([folder / "config" / "config.yaml"])
+    competitions, _ = experiment_competitions(
+        Registry(), config["competitions"], config["exclude_known_issues"]
+    )
+    return [
+        f"runs/{a}/{h}/{c}/{s}"
+        for a in config["agents"]
+        for h in config["hardware"]
+        for c in competitions
+        for s in config["seeds"]
+        if not (folder / "results" / "runs" / a / h / c / str(s) / "run.json").is_file()
+    ]
+
+
 def grading_changes(manifest: dict[str, Any]) -> list[str]:
     """Competitions whose grading code here is not the one that made the bundle's grades: they
     are regraded all the same, but their scores may differ from the bundle's."""
@@ -418,7 +438,7 @@ def _snakemake(folder: Path, args: list[str], cores: int, log: Path) -> None:
         raise BundleError(f"snakemake failed ({proc.returncode}); see {log}")
 
 
-def _checksum_differences(folder: Path, manifest: dict[str, Any]) -> list[str]:
+def checksum_differences(folder: Path, manifest: dict[str, Any]) -> list[str]:
     from mlepipe.registry import Registry
 
     registry, out = Registry(), []
@@ -451,7 +471,7 @@ def replay_bundle(bundle: Path, folder: Path, mirror: Path | None, cores: int = 
             f"{mlepipe.__version__}"
         )
     replay.notes += grading_changes(manifest)
-    stale = stale_runs(folder, manifest)
+    stale = stale_runs(folder, manifest) + [f"{r}: no run.json" for r in missing_runs(folder)]
     if stale:
         raise BundleError(
             f"{len(stale)} run(s) of the bundle would have to run again here, which a replay "
@@ -465,7 +485,7 @@ def replay_bundle(bundle: Path, folder: Path, mirror: Path | None, cores: int = 
     common.append("--")
     targets = [f"data/{cid}/checksums.yaml" for cid in manifest["data_checksums"]]
     _snakemake(folder, common + targets, cores, log)
-    differences = _checksum_differences(folder, manifest)
+    differences = checksum_differences(folder, manifest)
     if differences:
         raise BundleError("the data prepared here is not the bundle's: " + "; ".join(differences))
     _snakemake(folder, common, cores, log)

@@ -16,7 +16,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from mlepipe.bundle import BundleError, grading_changes, stale_runs, unpack
+from mlepipe.bundle import (
+    BundleError,
+    checksum_differences,
+    grading_changes,
+    missing_runs,
+    stale_runs,
+    unpack,
+)
 from pipeline import REPO, Workflow
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
@@ -192,3 +199,22 @@ def test_the_experiments_disk_use_and_cost_chart(experiment):
     assert "mean model cost per run (USD, from the gateway)" not in texts
     assert marks(svg, "symbol") == len(AGENTS)
     assert (wf.results / "reports" / "medal_rate_vs_cost.html").is_file()
+
+
+def test_a_replay_names_runs_missing_from_the_bundle(experiment, tmp_path):
+    _, bundle = experiment
+    unpack(bundle, tmp_path / "unpacked")
+    assert missing_runs(tmp_path / "unpacked") == []
+    (tmp_path / "unpacked" / "results" / "runs" / "dummy" / "cpu-small" / COMPETITION / "1"
+     / "run.json").unlink()  # fmt: skip
+    assert missing_runs(tmp_path / "unpacked") == [f"runs/dummy/cpu-small/{COMPETITION}/1"]
+
+
+def test_data_prepared_otherwise_than_the_bundles_is_named(replayed):
+    folder, _ = replayed
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert checksum_differences(folder, manifest) == []
+    answers = manifest["data_checksums"][COMPETITION]["private"]
+    answers[next(iter(answers))] = "0" * 32
+    (difference,) = checksum_differences(folder, manifest)
+    assert COMPETITION in difference and "private" in difference
