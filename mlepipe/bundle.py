@@ -127,7 +127,8 @@ def _thresholds_used(grades: list[dict[str, Any]]) -> pd.DataFrame:
 
 def _agent_files(agents_file: Path, names: set[str]) -> tuple[list[tuple[Path, str]], list[str]]:
     """(file, name in the bundle) of each agent's files named by relative path, and notes on
-    those that cannot travel (absolute paths, paths leaving the workflow folder)."""
+    those that cannot travel (absolute paths, paths leaving the workflow folder). The agents
+    file goes to config/, so each path keeps its meaning relative to it."""
     spec = yaml.safe_load(agents_file.read_text()) or {}
     base = agents_file.parent.resolve()
     out, notes = [], []
@@ -136,28 +137,19 @@ def _agent_files(agents_file: Path, names: set[str]) -> tuple[list[tuple[Path, s
             value = spec[name].get(key)
             if not isinstance(value, str):
                 continue
-            target = Path("config") / value
-            if Path(value).is_absolute() or ".." in Path(_normalised(target)).parts:
+            target = _normalised(Path("config") / value)
+            if Path(value).is_absolute() or ".." in Path(target).parts:
                 notes.append(
                     f"agent {name}: {key} {value} is not carried (not a path under the "
                     "workflow); the replaying machine needs it at the same place"
                 )
                 continue
             source = (base / value).resolve()
-            files = (
-                sorted(p for p in source.rglob("*") if p.is_file())
-                if source.is_dir()
-                else ([source] if source.is_file() else [])
-            )
-            for path in files:
-                if "__pycache__" in path.parts or path.is_symlink():
-                    continue
-                rel = (
-                    Path(_normalised(target)) / path.relative_to(source)
-                    if source.is_dir()
-                    else (Path(_normalised(target)))
-                )
-                out.append((path, rel.as_posix()))
+            if source.is_file():
+                out.append((source, target))
+            for path in _plain_files(source):  # nothing for a file or a missing path
+                if "__pycache__" not in path.parts:
+                    out.append((path, f"{target}/{path.relative_to(source).as_posix()}"))
     return out, notes
 
 

@@ -18,6 +18,7 @@ import yaml
 
 from mlepipe.bundle import (
     BundleError,
+    _agent_files,
     checksum_differences,
     grading_changes,
     missing_runs,
@@ -218,3 +219,24 @@ def test_data_prepared_otherwise_than_the_bundles_is_named(replayed):
     answers[next(iter(answers))] = "0" * 32
     (difference,) = checksum_differences(folder, manifest)
     assert COMPETITION in difference and "private" in difference
+
+
+def test_an_agents_files_travel_to_the_same_place_relative_to_the_agents_file(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "agents.yaml").write_text(
+        "mine:\n  kind: command\n  command: python /home/agent/run.py\n"
+        "  code_dir: ../agents/mine\n  requirements: ../agents/mine/requirements.txt\n"
+        "far:\n  kind: command\n  command: x\n  code_dir: /opt/far-agent\n"
+    )
+    code = tmp_path / "agents" / "mine"
+    (code / "__pycache__").mkdir(parents=True)
+    (code / "run.py").write_text("print(1)\n")
+    (code / "requirements.txt").write_text("numpy\n")
+    (code / "__pycache__" / "run.pyc").write_bytes(b"x")
+    files, notes = _agent_files(config / "agents.yaml", {"mine", "far"})
+    assert sorted(name for _, name in files) == [
+        "agents/mine/requirements.txt", "agents/mine/requirements.txt", "agents/mine/run.py",
+    ]  # fmt: skip
+    (note,) = notes
+    assert "far" in note and "/opt/far-agent" in note
