@@ -278,6 +278,40 @@ def cmd_build_env(args) -> int:
     return EXIT_OK
 
 
+def cmd_export_bundle(args) -> int:
+    from mlepipe.bundle import BundleError, export_bundle
+
+    configs = [Path(c) for c in (args.configfile or ["config/config.yaml"])]
+    try:
+        manifest = export_bundle(Path(args.results), Path(args.out), configs, Path(args.workflow))
+    except BundleError as exc:
+        raise UserError(str(exc)) from None
+    for note in manifest["not_carried"]:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"{args.out}: {len(manifest['runs'])} runs of {len(manifest['agents'])} agent(s)")
+    return EXIT_OK
+
+
+def cmd_replay_bundle(args) -> int:
+    from mlepipe.bundle import BundleError, replay_bundle
+
+    try:
+        replay = replay_bundle(
+            Path(args.bundle), Path(args.dir), Path(args.mirror) if args.mirror else None,
+            cores=args.cores,
+        )  # fmt: skip
+    except BundleError as exc:
+        raise UserError(str(exc)) from None
+    for note in replay.notes:
+        print(f"note: {note}", file=sys.stderr)
+    same = len(replay.compared) - len(replay.differing)
+    print(f"replayed into {replay.folder}: {same} of {len(replay.compared)} report files as in "
+          "the bundle")  # fmt: skip
+    for name in replay.differing:
+        print(f"differs: {name}")
+    return EXIT_INVALID if replay.differing else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlepipe",
@@ -417,6 +451,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--agents-file", default="config/agents.yaml")
     sp.add_argument("--envs-dir", default="results/envs")
     sp.set_defaults(func=cmd_build_env)
+
+    sp = sub.add_parser(
+        "export-bundle", help="write a finished experiment into one archive (replay bundle)"
+    )
+    sp.add_argument("--results", default="results", help="the experiment's results folder")
+    sp.add_argument("--out", required=True, help="the archive to write (.tar.gz)")
+    sp.add_argument(
+        "--configfile", action="append",
+        help="the experiment's config file(s), as given to snakemake; default config/config.yaml",
+    )  # fmt: skip
+    sp.add_argument("--workflow", default=".", help="the workflow folder (Snakefile); default .")
+    sp.set_defaults(func=cmd_export_bundle)
+
+    sp = sub.add_parser(
+        "replay-bundle", help="regrade a bundle and rebuild its reports, running no agent"
+    )
+    sp.add_argument("bundle", help="an archive from export-bundle")
+    sp.add_argument("--dir", required=True, help="a new (or empty) folder to replay in")
+    sp.add_argument("--mirror", help="directory of <id>.zip files to prepare the data from")
+    sp.add_argument("--cores", type=int, default=2, help="snakemake --cores (default 2)")
+    sp.set_defaults(func=cmd_replay_bundle)
 
     from mlepipe.harness import images, run
 

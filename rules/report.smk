@@ -42,7 +42,8 @@ rule report_tables:
 
 
 rule report_charts:
-    """Altair charts: medal rate by agent and split, and each competition's scores."""
+    """Altair charts: medal rate by agent and split, medal rate against cost per run, and each
+    competition's scores."""
     input:
         summary=REPORTS / "summary.parquet",
         per_competition=REPORTS / "per_competition.parquet",
@@ -58,6 +59,18 @@ rule report_charts:
             caption="../report/medal_rate.rst",
             category="Charts",
             labels={"chart": "medal rate", "format": "svg"},
+        ),
+        medal_rate_vs_cost_html=report(
+            REPORTS / "medal_rate_vs_cost.html",
+            caption="../report/medal_rate_vs_cost.rst",
+            category="Charts",
+            labels={"chart": "medal rate vs cost", "format": "html"},
+        ),
+        medal_rate_vs_cost_svg=report(
+            REPORTS / "medal_rate_vs_cost.svg",
+            caption="../report/medal_rate_vs_cost.rst",
+            category="Charts",
+            labels={"chart": "medal rate vs cost", "format": "svg"},
         ),
         scores_html=report(
             REPORTS / "scores.html",

@@ -1,6 +1,6 @@
 """Charts from the report tables (Snakemake script): medal rate by agent and split with
-standard-error bars, and each competition's scores against its medal thresholds
-(mlepipe.reports.charts)."""
+standard-error bars, medal rate against cost per run, and each competition's scores against its
+medal thresholds (mlepipe.reports.charts)."""
 
 import sys
 

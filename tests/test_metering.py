@@ -66,6 +66,28 @@ def test_peak_memory_of_a_known_allocation_with_or_without_a_limit(tmp_path, mem
     assert 300 <= result.metering["peak_memory_mb"] < 300 + 200
 
 
+# 50 MB written in two files, held for a few scans, then the 20 MB one deleted.
+WRITE_THEN_DELETE = (
+    "import os, time\n"
+    "for name, mb in (('keep', 30), ('drop', 20)):\n"
+    "    with open(name, 'wb') as f:\n"
+    "        f.write(os.urandom(mb * 2**20)); f.flush(); os.fsync(f.fileno())\n"
+    "time.sleep(3)\n"
+    "os.remove('drop')\n"
+)
+
+
+@pytest.mark.parametrize("runner", runners)
+def test_disk_use_of_a_known_write_then_delete(tmp_path, runner):
+    result = _run(tmp_path, WRITE_THEN_DELETE, runner)
+    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    used = result.metering
+    # Allocated blocks: the files' 50 MB (then 30 MB) and the folder's few kB of entries.
+    assert 50 <= used["disk_used_peak_mb"] < 51
+    assert 30 <= used["disk_used_end_mb"] < 31
+    assert result.disk_peak_mb is None  # no quota: the quota's own figure stays unset
+
+
 class StandInNvml(types.ModuleType):
     """A stand-in for pynvml (nvidia-ml-py): two GPUs at fixed utilisation and memory use."""
 

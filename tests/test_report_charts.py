@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 from report_grades import record, thresholds, write
 
-from mlepipe.reports.charts import chart_html, medal_rate_chart, score_chart, write_charts
+from mlepipe.grading.report import usage_fields
+from mlepipe.reports.charts import (
+    chart_html,
+    cost_points,
+    medal_rate_chart,
+    score_chart,
+    write_charts,
+)
 from mlepipe.reports.summary import load_grades, per_competition, summarize
 
 T = thresholds(0.9, 0.8, 0.7, 0.5)
@@ -43,7 +50,9 @@ def charts(tmp_path, evil=False) -> dict[str, Path]:
     out = tmp_path / "charts"
     out.mkdir()
     paths = {
-        f"{c}_{f}": out / f"{c}.{f}" for c in ("medal_rate", "scores") for f in ("html", "svg")
+        f"{c}_{f}": out / f"{c}.{f}"
+        for c in ("medal_rate", "medal_rate_vs_cost", "scores")
+        for f in ("html", "svg")
     }
     write_charts(summary, table, paths)
     return paths
@@ -86,6 +95,52 @@ def test_medal_rate_chart_shows_n_sem_and_na(tmp_path):
     assert "n = 0 of 1 competitions × 2 seeds" in texts
 
 
+def test_medal_rate_vs_cost_places_each_config_by_its_mean_cost(tmp_path):
+    records = [
+        record("spaceship-titanic", s, T, seed=seed, agent=agent, splits=("low",))
+        for agent, scores in (("llm-agent", (0.95, 0.6)), ("classic", (0.6, 0.6)))
+        for seed, s in enumerate(scores)
+    ]
+    for r in records:
+        llm = r["agent"] == "llm-agent"
+        r.update(cpu_seconds=1800.0 if llm else 3600.0, gpu_hours=0.0)
+        # Only the LLM agent has a gateway: 0.25 + 0.75 USD over its two runs.
+        cost = {"requests": 3, "prompt_tokens": 900, "completion_tokens": 90,
+                "cost_usd": (0.25, 0.75)[r["seed"]]}  # fmt: skip
+        r.update(usage_fields(cost if llm else None))
+    frame = load_grades(write(records, tmp_path / "results"))
+    summary = summarize(frame)
+    points = cost_points(summary)
+    usd = points[points["axis"].str.contains("USD")]
+    assert list(usd["config"]) == ["llm-agent / cpu-small"]
+    assert usd.iloc[0]["cost"] == pytest.approx(0.5) and usd.iloc[0]["rate"] == 50.0
+    assert (usd.iloc[0]["low"], usd.iloc[0]["high"]) == (0.0, 100.0)  # 50 ± 50
+    cpu = points[points["axis"].str.contains("CPU")].set_index("config")
+    assert cpu.loc["classic / cpu-small", "cost"] == pytest.approx(1.0)  # hours per run
+    assert cpu.loc["llm-agent / cpu-small", "cost"] == pytest.approx(0.5)
+    assert cpu.loc["classic / cpu-small", "rate"] == 0.0
+    assert not points["axis"].str.contains("GPU").any()  # no GPU used: no GPU panel
+    out = {
+        "medal_rate_vs_cost_svg": tmp_path / "c.svg",
+        "medal_rate_vs_cost_html": tmp_path / "c.html",
+    }
+    write_charts(summary, per_competition(frame), out)
+    texts = svg_texts(out["medal_rate_vs_cost_svg"])
+    assert "mean model cost per run (USD, from the gateway)" in texts
+    assert "mean CPU-hours per run" in texts and "mean GPU-hours per run" not in texts
+    assert marks(out["medal_rate_vs_cost_svg"], "symbol") == 3  # 1 USD point + 2 CPU points
+    assert marks(out["medal_rate_vs_cost_svg"], "rule") == 3  # an SEM bar per point (0 ± 0 too)
+    assert "NaN" not in out["medal_rate_vs_cost_html"].read_text().split("const spec")[1]
+
+
+def test_medal_rate_vs_cost_without_known_medals_says_so(tmp_path):
+    summary, table = grades(tmp_path)
+    practice = summary[summary["agent"] == "agent-b"]
+    svg = tmp_path / "c.svg"
+    write_charts(practice, table, {"medal_rate_vs_cost_svg": svg})
+    assert "n/a: no configuration with known medals and costs" in svg_texts(svg)
+
+
 def test_score_chart_labels_thresholds_and_direction(tmp_path):
     paths = charts(tmp_path)
     texts = svg_texts(paths["scores_svg"])
@@ -111,7 +166,7 @@ class Tags(HTMLParser):
 
 def test_chart_html_is_self_contained_and_cannot_be_broken_out_of(tmp_path):
     paths = charts(tmp_path, evil=True)
-    for name in ("medal_rate_html", "scores_html"):
+    for name in ("medal_rate_html", "medal_rate_vs_cost_html", "scores_html"):
         text = paths[name].read_text()
         page = Tags(text)
         assert page.tags.count("script") == 2, name  # the libraries and the spec, no more
@@ -176,7 +231,7 @@ def drawn(dom: str) -> bool:
 @pytest.mark.skipif(not CHROMIUM, reason="Chromium is not installed (apt-get install chromium)")
 def test_charts_draw_offline_in_chromium(tmp_path):
     paths = charts(tmp_path, evil=True)
-    for name in ("medal_rate_html", "scores_html"):
+    for name in ("medal_rate_html", "medal_rate_vs_cost_html", "scores_html"):
         dom = dump_dom(tmp_path, paths[name])
         assert drawn(dom), (name, dom[-3000:])
         title = re.search(r"<title>(.*?)</title>", dom, re.S).group(1)

@@ -325,6 +325,8 @@ def metering_fields(metering: dict[str, Any] | None) -> dict[str, Any]:
         "cpu_seconds": metering.get("cpu_seconds"),
         "peak_memory_mb": metering.get("peak_memory_mb"),
         "gpu_hours": metering.get("gpu_hours"),
+        "disk_used_peak_mb": metering.get("disk_used_peak_mb"),
+        "disk_used_end_mb": metering.get("disk_used_end_mb"),
     }
 
 

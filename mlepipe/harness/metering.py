@@ -1,4 +1,4 @@
-"""What a run used: CPU time, peak memory and, with GPUs, GPU-hours and utilisation.
+"""What a run used: CPU time, peak memory, disk and, with GPUs, GPU-hours and utilisation.
 
 - **CPU-seconds** (user + system) of every process of the run, from its cgroup (v1 cpuacct,
   v2 cpu.stat). Without one, the runner ``none`` takes the harness's ``RUSAGE_CHILDREN``
@@ -6,6 +6,11 @@
   leave it unmeasured (null), as their processes are not all reaped up to the harness.
 - **Peak memory** of the run's memory cgroup (v1 ``memory.max_usage_in_bytes``, v2
   ``memory.peak``), page cache included as the limit counts it; null without a memory cgroup.
+- **Disk**: the writable mounts (submission, logs, code) are scanned about once a second and
+  once more at the end (``quota.DiskWatch``, allocated blocks): ``disk_used_peak_mb`` is the
+  largest size a scan saw, ``disk_used_end_mb`` what the run left. Neither is the bytes written:
+  a file written and deleted between two scans is missed, and rewriting a file in place counts
+  once. Writes outside the mounts (the sandbox's tmpfs /tmp) are not on disk and not counted.
 - **GPUs**: NVML (``nvidia-ml-py``) is sampled every second for each assigned device, giving
   the mean utilisation and the peak memory in use; GPU-hours are the wall time times the number
   of devices. Null, with a note, where NVML cannot be loaded.

@@ -126,20 +126,23 @@ def disk_usage(roots: Sequence[Path]) -> DiskUsage:
 
 
 class DiskWatch:
-    """Checks the writable mounts against their quota, about once a second."""
+    """Scans the writable mounts about once a second: their peak and last size (metering) and,
+    with a quota, whether they are over it."""
 
-    def __init__(self, roots: Sequence[Path], quota_mb: int) -> None:
-        self.roots, self.quota = list(roots), quota_mb * MB
+    def __init__(self, roots: Sequence[Path], quota_mb: int | None) -> None:
+        self.roots, self.quota = list(roots), quota_mb * MB if quota_mb else None
         self.interval = SCAN_INTERVAL_SECONDS
         self.peak = 0
+        self.last = 0
         self.exceeded: dict | None = None
 
     def check(self) -> bool:
         """True once the mounts are over the quota (``exceeded`` then says by how much)."""
         usage = disk_usage(self.roots)
         self.peak = max(self.peak, usage.bytes)
+        self.last = usage.bytes
         self.interval = max(SCAN_INTERVAL_SECONDS, usage.seconds / SCAN_SHARE)
-        if usage.bytes > self.quota:
+        if self.quota is not None and usage.bytes > self.quota:
             self.exceeded = {
                 "quota_mb": self.quota // MB,
                 "used_mb": round(usage.bytes / MB, 1),

@@ -383,8 +383,9 @@ class Runner(ABC):
         if not cg.dirs:
             notes.append("processes that leave the session cannot be tracked without a cgroup")
         writable = [Path(m.source) for m in mounts if m.writable]
-        watch = quota.DiskWatch(writable, limits.disk_mb) if limits.disk_mb and writable else None
-        if watch:
+        # Scanned with or without a quota: what the run keeps on disk is metered too.
+        watch = quota.DiskWatch(writable, limits.disk_mb) if writable else None
+        if watch and limits.disk_mb:
             enforced["disk_mb"] = "harness (scanned) and RLIMIT_FSIZE"
             free = quota.free_mb(writable[0])
             if free is not None and free < limits.disk_mb:
@@ -427,6 +428,12 @@ class Runner(ABC):
             cg.remove()
         if watch and not watch.exceeded:
             watch.check()  # what the run left behind counts too
+        if watch:
+            # To the kB: a small run's submission and logs are well under 0.1 MB.
+            used.update(
+                disk_used_peak_mb=round(watch.peak / quota.MB, 3),
+                disk_used_end_mb=round(watch.last / quota.MB, 3),
+            )
         exit_code, sig = self.decode_status(proc.returncode)
         notes.extend(self.result_notes(exit_code, stderr))
         if dropped:
@@ -448,7 +455,7 @@ class Runner(ABC):
             notes=notes,
             disk_exceeded=watch.exceeded if watch else None,
             output_dropped=dropped,
-            disk_peak_mb=round(watch.peak / quota.MB, 1) if watch else None,
+            disk_peak_mb=round(watch.peak / quota.MB, 1) if watch and limits.disk_mb else None,
             identity=self.identity_fields(),
             metering=used,
         )

@@ -1,6 +1,7 @@
-"""The report charts (Altair): medal rate per agent and split with standard-error bars, and each
-competition's scores against its medal thresholds. HTML pages carry Vega, Vega-Lite and
-vega-embed inline (they open without network); SVG comes from vl-convert.
+"""The report charts (Altair): medal rate per agent and split with standard-error bars, medal
+rate against the mean cost of a run, and each competition's scores against its medal thresholds.
+HTML pages carry Vega, Vega-Lite and vega-embed inline (they open without network); SVG comes
+from vl-convert.
 """
 
 from __future__ import annotations
@@ -98,6 +99,81 @@ def medal_rate_chart(summary: pd.DataFrame) -> alt.FacetChart:
         .facet(row=alt.Row("split:N", title="split", header=alt.Header(labelAngle=0)))
         .properties(title="Any-medal rate per agent and split")
     )
+
+
+# The cost axes of the medal-rate-vs-cost chart: summary column (a total over the runs), title.
+COST_AXES = (
+    ("cost_usd", "mean model cost per run (USD, from the gateway)"),
+    ("cpu_hours", "mean CPU-hours per run"),
+    ("gpu_hours", "mean GPU-hours per run"),
+)
+
+
+def cost_points(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per agent / hardware (split "all") and cost axis where both the any-medal rate
+    and that cost are known: the rate with its SEM, and the cost as a mean per run. GPU-hours
+    appear only for configurations that used GPUs."""
+    rows = []
+    if summary.empty:
+        return pd.DataFrame(columns=["config", "axis", "cost", "rate", "low", "high", "runs"])
+    for r in summary[summary["split"] == "all"].to_dict("records"):
+        if pd.isna(r.get("any_medal_pct")) or not r.get("runs"):
+            continue
+        sem = r.get("any_medal_pct_sem")
+        for column, title in COST_AXES:
+            total = r.get(column)
+            if total is None or pd.isna(total) or (column == "gpu_hours" and total == 0):
+                continue
+            rows.append({
+                "config": f"{r['agent']} / {r['hardware']}", "axis": title,
+                "cost": float(total) / r["runs"], "rate": float(r["any_medal_pct"]),
+                "low": max(0.0, r["any_medal_pct"] - sem) if pd.notna(sem) else None,
+                "high": min(100.0, r["any_medal_pct"] + sem) if pd.notna(sem) else None,
+                "runs": int(r["runs"]),
+            })  # fmt: skip
+    return pd.DataFrame(rows, columns=["config", "axis", "cost", "rate", "low", "high", "runs"])
+
+
+def medal_rate_vs_cost_chart(summary: pd.DataFrame) -> alt.TopLevelMixin:
+    """Any-medal rate (mean ± SEM over seeds, split "all") against the mean cost of a run, a
+    point per agent / hardware: one panel per cost that was measured (USD from the model
+    gateway; CPU-hours; GPU-hours where GPUs were used), so that agents without a gateway are
+    placed by their compute."""
+    data = cost_points(summary)
+    title = "Any-medal rate against cost per run"
+    if data.empty:
+        note = pd.DataFrame({"text": [f"{NA}: no configuration with known medals and costs"]})
+        return (
+            alt.Chart(note).mark_text(fontSize=13).encode(text="text:N")
+            .properties(width=360, height=60, title=title)
+        )  # fmt: skip
+    panels = []
+    for _, axis in COST_AXES:
+        points = data[data["axis"] == axis]
+        if points.empty:
+            continue
+        base = alt.Chart(points)
+        x = alt.X("cost:Q", title=axis, scale=alt.Scale(zero=True))
+        y = alt.Y(
+            "rate:Q", title="any medal, % (mean ± SEM over seeds)",
+            scale=alt.Scale(domain=[0, 100]),
+        )  # fmt: skip
+        tooltip = [
+            alt.Tooltip("config:N", title="agent / hardware"),
+            alt.Tooltip("rate:Q", title="any medal (%)", format=".1f"),
+            alt.Tooltip("cost:Q", title=axis, format=".4g"),
+            alt.Tooltip("runs:Q", title="runs"),
+        ]
+        dots = base.mark_point(filled=True, size=80).encode(
+            x=x, y=y, color=alt.Color("config:N", title="agent / hardware"), tooltip=tooltip
+        )
+        bars = (
+            base.mark_rule(strokeWidth=1.5)
+            .encode(x=x, y="low:Q", y2="high:Q", color=alt.Color("config:N"))
+            .transform_filter("isValid(datum.low)")
+        )
+        panels.append(alt.layer(bars, dots).properties(width=300, height=260))
+    return alt.hconcat(*panels).properties(title=title)
 
 
 def _competition_panel(runs: pd.DataFrame) -> alt.LayerChart:
@@ -244,12 +320,19 @@ def write_chart(chart: alt.TopLevelMixin, title: str, html_path=None, svg_path=N
 def write_charts(
     summary: pd.DataFrame, table: pd.DataFrame, outputs: Mapping[str, str | Path]
 ) -> None:
-    """Writes `medal_rate_{html,svg}` and `scores_{html,svg}` where `outputs` names a path."""
+    """Writes `medal_rate_{html,svg}`, `medal_rate_vs_cost_{html,svg}` and `scores_{html,svg}`
+    where `outputs` names a path."""
     write_chart(
         medal_rate_chart(summary),
         "Any-medal rate per agent and split",
         outputs.get("medal_rate_html"),
         outputs.get("medal_rate_svg"),
+    )
+    write_chart(
+        medal_rate_vs_cost_chart(summary),
+        "Any-medal rate against cost per run",
+        outputs.get("medal_rate_vs_cost_html"),
+        outputs.get("medal_rate_vs_cost_svg"),
     )
     write_chart(
         score_chart(table),

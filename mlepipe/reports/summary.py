@@ -57,7 +57,7 @@ PER_COMPETITION_COLUMNS = [
     "medal", "any_medal", "above_median", "valid_submission", "submission_exists",
     "invalid_reason", "run_status", "sandboxed", "practice", "wall_seconds",
     "model_requests", "prompt_tokens", "completion_tokens", "cost_usd", "budget_exhausted",
-    "cpu_seconds", "peak_memory_mb", "gpu_hours",
+    "cpu_seconds", "peak_memory_mb", "gpu_hours", "disk_used_peak_mb", "disk_used_end_mb",
 ]  # fmt: skip
 MEDALS = ("gold", "silver", "bronze")
 
@@ -310,13 +310,20 @@ def usage_totals(group: pd.DataFrame) -> dict[str, float]:
 
 
 def compute_totals(group: pd.DataFrame) -> dict[str, float]:
-    """CPU-hours and GPU-hours of a group's runs: NaN where any run's figure is missing (never
-    a partial sum)."""
+    """CPU-hours and GPU-hours of a group's runs, and the largest disk use of any run: NaN where
+    any run's figure is missing (never a partial figure)."""
     out = {}
+
+    def values(column: str) -> pd.Series | None:
+        got = pd.to_numeric(group[column]) if column in group else pd.Series(dtype=float)
+        return None if got.empty or got.isna().any() else got
+
     for name, column in (("cpu_hours", "cpu_seconds"), ("gpu_hours", "gpu_hours")):
-        values = pd.to_numeric(group[column]) if column in group else pd.Series(dtype=float)
-        total = np.nan if values.empty or values.isna().any() else float(values.sum())
+        got = values(column)
+        total = np.nan if got is None else float(got.sum())
         out[name] = round(total / 3600, 4) if name == "cpu_hours" and pd.notna(total) else total
+    got = values("disk_used_peak_mb")
+    out["disk_used_peak_mb_max"] = np.nan if got is None else float(got.max())
     return out
 
 

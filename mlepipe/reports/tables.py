@@ -187,6 +187,9 @@ def summary_columns(summary: pd.DataFrame) -> list[Column]:
         Column("Cost per run (USD)", lambda r: usd(r.get("cost_per_run_usd")), numeric=True),
         Column("CPU-hours", lambda r: number(r.get("cpu_hours")), numeric=True),
         Column("GPU-hours", lambda r: number(r.get("gpu_hours")), numeric=True),
+        Column(
+            "Largest disk use (MB)", lambda r: number(r.get("disk_used_peak_mb_max")), numeric=True
+        ),
     ]
     return cols + _pass_columns(summary)
 
@@ -267,6 +270,7 @@ def per_competition_columns() -> list[Column]:
         Column("CPU (s)", lambda r: number(r.get("cpu_seconds")), numeric=True),
         Column("Peak memory (MB)", lambda r: number(r.get("peak_memory_mb")), numeric=True),
         Column("GPU-hours", lambda r: number(r.get("gpu_hours")), numeric=True),
+        Column("Disk peak (MB)", lambda r: number(r.get("disk_used_peak_mb")), numeric=True),
         Column("Invalid reason", lambda r: optional_text(r.get("invalid_reason"))),
     ]
 
