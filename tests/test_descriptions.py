@@ -21,6 +21,7 @@ from mlepipe.grading.leaderboards import LeaderboardSource
 from mlepipe.grading.medals import LeaderboardError
 from mlepipe.pipeline import stale_run
 from mlepipe.schemas import ConfigError
+from pipeline import REPO
 
 REAL_CHECKOUT = Path("/work/mlebench-src")
 POINTER = "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 10\n"
@@ -138,3 +139,21 @@ def test_mlebench_own_checkout_gives_its_texts_and_names_its_lfs_pointers(regist
         f"leaderboards: {board} is a Git LFS pointer, not the leaderboard: run `git lfs pull` "
         f"in {REAL_CHECKOUT}"
     )
+
+
+def test_the_harness_refuses_another_text_without_a_sandbox(competition, tmp_path):
+    from mlepipe.agents.config import load_agents
+    from mlepipe.harness.run import run_agent
+    from mlepipe.harness.runner import SandboxUnavailable
+
+    agent = load_agents(REPO / "config" / "agents.yaml")["dummy"]
+    text = tmp_path / "description.md"
+    text.write_text("theirs\n")
+    with pytest.raises(SandboxUnavailable, match="sandbox none cannot show the mlebench"):
+        run_agent(
+            agent=agent, competition=competition, hardware_name="cpu-small",
+            hw={"time_limit_seconds": 10}, seed=0, data_dir=tmp_path / "data",
+            run_dir=tmp_path / "run", sandbox="none",
+            description=Description("mlebench", text, "0" * 64),
+        )  # fmt: skip
+    assert not (tmp_path / "run").exists()
