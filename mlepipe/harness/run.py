@@ -397,9 +397,8 @@ def _hardware(path: Path, name: str) -> dict[str, Any]:
 def _description(args, competition: Competition) -> Description:
     from mlepipe.descriptions import experiment_descriptions
 
-    return experiment_descriptions([competition], args.description_source, args.mlebench_checkout)[
-        competition.id
-    ]
+    found = experiment_descriptions([competition], args.description_source, args.mlebench_checkout)
+    return found[competition.id]
 
 
 def cmd_run_agent(args) -> int:
