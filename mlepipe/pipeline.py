@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mlepipe.descriptions import Description
 from mlepipe.registry import PACKAGE_DIR, Competition, Registry
 
 # --- the experiment's configuration ----------------------------------------------------------
@@ -316,9 +317,11 @@ def _read_record(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else {}
 
 
-def stale_run(run_path: Path, agent_version: str) -> str | None:
-    """Why an existing run.json is no result for the current agent, or None (also where there
-    is no run.json: Snakemake redoes a missing output by itself).
+def stale_run(
+    run_path: Path, agent_version: str, description: Description | None = None
+) -> str | None:
+    """Why an existing run.json is no result for the current agent and task text, or None (also
+    where there is no run.json: Snakemake redoes a missing output by itself).
 
     Snakemake compares params (the agent version) with its metadata, which is missing for runs
     that jobs finished while Snakemake was not running (an orphaned Slurm job) or after
@@ -333,6 +336,13 @@ def stale_run(run_path: Path, agent_version: str) -> str | None:
         return "run.json records another agent version"
     if run.get("status") == "cancelled":
         return "the run was cancelled"
+    if description is not None:
+        # Runs recorded before descriptions were recorded were given the project's own text.
+        given = run.get("description") or {"source": "own"}
+        if given.get("source") != description.source:
+            return f"run.json records another description source ({given.get('source')})"
+        if description.overrides and given.get("sha256") != description.sha256:
+            return "run.json records another description text"
     return None
 
 

@@ -36,6 +36,9 @@ rule run_agent:
         agent_version=agent_version,
         # ... and the prices of the models its gateway allows (the run records its cost).
         agent_prices=agent_prices,
+        # ... and the task text it is given (descriptions:), by digest.
+        description=description_version,
+        description_args=DESCRIPTION_ARGS,
         run_dir=lambda wc, output: Path(output.run).parent,
         # Removed as the run starts: a grade never outlives the run it graded.
         grade=lambda wc: rules.grade_run.output.grade.format(**wc),
@@ -64,7 +67,7 @@ rule run_agent:
         "--data-dir {params.data_dir} --run-dir {params.run_dir} --sandbox {params.sandbox} "
         "{params.container} --submission-cap-mb {params.cap} --agents-file {params.agents_file} "
         "--hardware-file {params.hardware_file} --prices-file {params.prices_file} "
-        "--grade-file {params.grade} --envs-dir {params.envs_dir} "
+        "--grade-file {params.grade} --envs-dir {params.envs_dir} {params.description_args} "
         "--snapshot-max-versions {params.snapshot_versions} --snapshot-max-mb {params.snapshot_mb} "
         "> {log} 2>&1"
 

@@ -2,6 +2,7 @@
 # input functions. Facts come from the mlepipe package (one implementation of each).
 import functools
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from snakemake.exceptions import WorkflowError
 from mlepipe import schemas
 from mlepipe.agents.config import load_agents
 from mlepipe.agents.envs import env_digest
+from mlepipe.descriptions import experiment_descriptions
 from mlepipe.gateway.metering import gateway_prices
 from mlepipe.hardware import load_hardware, slurm_resources
 from mlepipe.harness.slurm import settle_earlier_jobs
@@ -28,6 +30,7 @@ from mlepipe.pipeline import (
     stale_run,
 )
 from mlepipe.registry import Registry, RegistryError
+from mlepipe.schemas import ConfigError
 
 
 # `--config seeds=[0,1,2]` arrives as text: read it the way the schema says, then validate.
@@ -89,6 +92,25 @@ for _error in (
 ):
     if _error:
         raise WorkflowError(_error)
+
+# The task text each competition's runs get (mlepipe.descriptions): its digest is a run param.
+try:
+    DESCRIPTIONS = experiment_descriptions(
+        _experiment, config["descriptions"], config["mlebench_checkout"]
+    )
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+# How run-agent is told the source (a run param: moving the checkout reruns its runs).
+DESCRIPTION_ARGS = f"--description-source {config['descriptions']}"
+if config["descriptions"].startswith("mlebench"):
+    _checkout = Path(config["mlebench_checkout"]).resolve()
+    DESCRIPTION_ARGS += f" --mlebench-checkout {shlex.quote(str(_checkout))}"
+if config["sandbox"] == "none" and config["descriptions"] != "own":
+    raise WorkflowError(
+        f"descriptions: {config['descriptions']} needs a sandbox that can show the text over "
+        "the shared prepared data; sandbox: none runs on the host, where the agent would read "
+        "the project's own description.md (use bubblewrap, container or apptainer)"
+    )
 
 # The experiment as a table: one row per run.
 RUNS = pd.DataFrame(
@@ -176,7 +198,7 @@ def _redo(path, reason):
 def _check_run(agent, hardware, competition, seed):
     wc = dict(agent=agent, hardware=hardware, competition=competition, seed=seed)
     run = rules.run_agent.output.run.format(**wc)
-    reason = stale_run(Path(run), _agent_version(agent))
+    reason = stale_run(Path(run), _agent_version(agent), DESCRIPTIONS[competition])
     if reason:
         _redo(run, reason)
 
@@ -228,6 +250,12 @@ def _grading_version(competition):
 
 def agent_version(wildcards):
     return _agent_version(wildcards.agent)
+
+
+def description_version(wildcards):
+    """The task text's source and SHA-256: another text reruns that competition's runs."""
+    d = DESCRIPTIONS[wildcards.competition]
+    return f"{d.source}:{d.sha256}"
 
 
 def agent_build_context(wildcards):

@@ -11,6 +11,7 @@ import json
 import os
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,17 @@ def test_a_run_through_the_harness_with_a_stand_in_apptainer(tmp_path, monkeypat
     assert result.identity["sif"] == str(image.resolve())
     assert len(result.identity["sif_sha256"]) == 64
     assert result.enforced["network"].startswith("namespace")
+
+
+def test_a_file_bound_over_the_data_mount_comes_after_it(tmp_path):
+    # Another task text shown over the prepared description.md: binds apply in order.
+    text = tmp_path / "description.md"
+    text.write_text("theirs\n")
+    command = _command(tmp_path)
+    mounts = [command.mounts[0], Mount(text, "/home/data/description.md"), *command.mounts[1:]]
+    argv = apptainer_command(
+        "apptainer", tmp_path / "agent.sif", replace(command, mounts=mounts), notes=[]
+    )
+    binds = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--bind"]
+    data = binds.index(f"{tmp_path / 'data'}:/home/data:ro")
+    assert binds.index(f"{text}:/home/data/description.md:ro") == data + 1

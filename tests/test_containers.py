@@ -252,3 +252,21 @@ def test_privileged_agent_is_refused_unless_the_experiment_allows_it(tmp_path):
         _runner_options("container", agent, "key", None, allow_privileged=False)
     options = _runner_options("container", agent, "key", None, allow_privileged=True)
     assert options["privileged"] and options["image"] == BASE_IMAGE
+
+
+def test_a_file_bound_over_one_of_the_data_mount_is_the_one_the_agent_reads(
+    podman_engine, run_dir, tmp_path_factory
+):
+    # How another task text is shown over the shared prepared description.md.
+    (run_dir / "data" / "description.md").write_text("own text\n")
+    text = tmp_path_factory.mktemp("text") / "description.md"
+    text.write_text("the checkout's text\n")
+    script = "cat /home/data/description.md; ls /home/data; echo x > /home/data/description.md"
+    result, out, err = _run(
+        podman_engine, run_dir, ["sh", "-c", script],
+        mounts=[Mount(text, "/home/data/description.md")],
+    )  # fmt: skip
+    assert out.split("\n")[:3] == ["the checkout's text", "description.md", "train.csv"], out
+    assert result.exit_code != 0 and "Read-only file system" in err
+    assert text.read_text() == "the checkout's text\n"
+    assert (run_dir / "data" / "description.md").read_text() == "own text\n"

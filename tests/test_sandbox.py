@@ -691,3 +691,20 @@ def test_baseline_still_submits_in_the_sandbox(tmp_path, registry, practice_data
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_file_bound_over_one_of_the_data_mount_is_the_one_the_agent_reads(
+    run_dir, tmp_path_factory
+):
+    # How another task text is shown over the shared prepared description.md.
+    (run_dir / "data" / "description.md").write_text("own text\n")
+    text = tmp_path_factory.mktemp("text") / "description.md"
+    text.write_text("the checkout's text\n")
+    script = "cat /home/data/description.md; ls /home/data; echo x > /home/data/description.md"
+    result, out, err = _run(
+        run_dir, ["sh", "-c", script], extra_mounts=[Mount(text, "/home/data/description.md")]
+    )
+    assert out.split("\n")[:3] == ["the checkout's text", "description.md", "train.csv"], out
+    assert result.exit_code != 0 and "Read-only file system" in err
+    assert text.read_text() == "the checkout's text\n"
+    assert (run_dir / "data" / "description.md").read_text() == "own text\n"

@@ -5,13 +5,21 @@ sklearn's train_test_split(test_size=0.1, random_state=0), and each drive goes w
 Drive folders are copied as they are, except that test drives lose their ground_truth.csv
 files: those become the answers (one row per epoch: tripId = "<drive>-<phone>",
 UnixTimeMillis, LatitudeDegrees, LongitudeDegrees), in sorted path order.
+
+MLE-bench reads the ground truth with pandas' default float parser (not the round-trip one its
+other preparations use). Under pandas 2, with which its checksums were made, that parser rounds
+about a quarter of the 17-digit coordinates to a neighbouring float, and the answers are written
+with that last digit. pandas 3 parses exactly, so the coordinates are read as text here and
+converted the way pandas 2's parser does (`pandas2_float`), for MLE-bench's bytes.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mlepipe.preparers.errors import PreparationError
@@ -21,6 +29,45 @@ from mlepipe.preparers.splits import split_ids
 ANSWER_COLUMNS = ["tripId", "UnixTimeMillis", "LatitudeDegrees", "LongitudeDegrees"]
 # Kaggle's sample submission fills every row with this one position.
 SAMPLE_POSITION = {"LatitudeDegrees": 37.904611315634504, "LongitudeDegrees": -86.48107806249548}
+COORDINATES = ["LatitudeDegrees", "LongitudeDegrees"]
+
+# pandas 2's default C float parser (precise_xstrtod): at most 17 significant digits gathered
+# into a double one by one, then one multiplication or division by a power of ten.
+_NUMBER = re.compile(r"\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*")
+_POWERS = [float(f"1e{k}") for k in range(309)]
+_MAX_DIGITS = 17
+
+
+def pandas2_float(text: str) -> float:
+    """The float pandas 2's read_csv gives for `text` by default (float_precision=None)."""
+    match = _NUMBER.fullmatch(text)
+    if match is None or not (match.group(2) or match.group(3)):
+        raise PreparationError(f"ground_truth.csv: {text!r} is not a number")
+    sign, whole, fraction, exp = match.groups()
+    number, digits, exponent = 0.0, 0, 0
+    for ch in whole:
+        if digits < _MAX_DIGITS:
+            number = number * 10.0 + (ord(ch) - 48)
+            digits += 1
+        else:
+            exponent += 1
+    for ch in (fraction or "")[: max(0, _MAX_DIGITS - digits)]:
+        number = number * 10.0 + (ord(ch) - 48)
+        exponent -= 1
+    if sign == "-":
+        number = -number
+    if exp:
+        n = int(exp.lstrip("+-")[:_MAX_DIGITS])
+        exponent += -n if exp.startswith("-") else n
+    if exponent > 308:
+        return float("inf") if number > 0 else float("-inf")
+    if exponent > 0:
+        return number * _POWERS[exponent]
+    if exponent < -616:
+        return 0.0
+    if exponent < -308:
+        return number / _POWERS[-308 - exponent] / _POWERS[308]
+    return number / _POWERS[-exponent]
 
 
 def drive_date(drive: str) -> str:
@@ -55,7 +102,11 @@ def prepare(raw: Path, public: Path, private: Path) -> None:
     )
     frames = []
     for path in truths:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, dtype=dict.fromkeys(COORDINATES, str))
+        for column in COORDINATES:  # a missing value stays missing, as pandas reads it
+            frame[column] = [
+                pandas2_float(v) if isinstance(v, str) else np.nan for v in frame[column]
+            ]
         frame["tripId"] = f"{path.parent.parent.name}-{path.parent.name}"
         frames.append(frame[ANSWER_COLUMNS])
     if not frames:

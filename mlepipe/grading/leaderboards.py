@@ -1,6 +1,8 @@
 """Where medal thresholds come from. The project ships no leaderboard data; users point at one of:
 
 - a directory of `<competition-id>.csv` leaderboards (Kaggle API layout or `rank,score`),
+- a checkout of MLE-bench's repository: its `mlebench/competitions/<id>/leaderboard.csv` files
+  (the Kaggle API's columns; Git LFS objects, present after `git lfs pull`),
 - a thresholds table (competition_id, gold_threshold, ..., is_lower_better),
 - `kaggle`: each leaderboard downloaded once through the Kaggle API into a cache directory
   (`kaggle_leaderboard`),
@@ -16,6 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from mlepipe.descriptions import (
+    MLEBENCH_COMPETITIONS,
+    is_lfs_pointer,
+    is_mlebench_checkout,
+    lfs_pointer_error,
+)
 from mlepipe.grading.medals import (
     LeaderboardError,
     Thresholds,
@@ -27,7 +35,7 @@ from mlepipe.registry import Competition
 # The Kaggle client (credentials, retries, no prompts) is the one the data downloads use.
 from mlepipe.sources import AcquisitionError, has_kaggle_credentials, kaggle_api, with_retries
 
-KINDS = ("dir", "thresholds", "kaggle", "none")
+KINDS = ("dir", "mlebench", "thresholds", "kaggle", "none")
 DEFAULT_KAGGLE_CACHE = Path.home() / ".cache" / "mlepipe" / "leaderboards"
 # The API chooses the largest page it serves; a larger request is clamped, not refused.
 LEADERBOARD_PAGE_SIZE = 200
@@ -36,17 +44,18 @@ LEADERBOARD_PAGE_SIZE = 200
 @dataclass(frozen=True)
 class LeaderboardSource:
     """Where thresholds come from. `str(source)` is its one textual form (`none`, `kaggle:DIR`,
-    `dir:DIR`, `thresholds:FILE`), which `parse` reads back: the pipeline hands that text to
-    its jobs, so a job sees exactly the source the experiment named."""
+    `dir:DIR`, `mlebench:CHECKOUT`, `thresholds:FILE`), which `parse` reads back: the pipeline
+    hands that text to its jobs, so a job sees exactly the source the experiment named."""
 
-    kind: str  # dir | thresholds | kaggle | none
+    kind: str  # dir | mlebench | thresholds | kaggle | none
     path: Path | None = None
 
     @classmethod
     def parse(cls, value: str | Path | dict | None) -> LeaderboardSource:
-        """A dict {kind, path}; `none`; `kaggle[:CACHE_DIR]`; `dir:DIR` or `thresholds:FILE`;
-        or a bare path: a directory of leaderboards or a .csv thresholds table. Paths are made
-        absolute, so that jobs running elsewhere (Slurm) read the same files."""
+        """A dict {kind, path}; `none`; `kaggle[:CACHE_DIR]`; `dir:DIR`, `mlebench:CHECKOUT` or
+        `thresholds:FILE`; or a bare path: an MLE-bench checkout (a directory holding
+        mlebench/competitions/), another directory of leaderboards or a .csv thresholds table.
+        Paths are made absolute, so that jobs running elsewhere (Slurm) read the same files."""
         if value is None or value == "none":
             return cls("none")
         if isinstance(value, dict):
@@ -68,11 +77,11 @@ class LeaderboardSource:
             return cls("kaggle", Path(rest or DEFAULT_KAGGLE_CACHE).resolve())
         if text == "kaggle":
             return cls("kaggle", DEFAULT_KAGGLE_CACHE.resolve())
-        if sep and kind in ("dir", "thresholds") and rest:
+        if sep and kind in ("dir", "mlebench", "thresholds") and rest:
             return cls._checked(kind, Path(rest))
         path = Path(text)
         if path.is_dir():
-            return cls("dir", path.resolve())
+            return cls("mlebench" if is_mlebench_checkout(path) else "dir", path.resolve())
         if path.suffix == ".csv":
             return cls._checked("thresholds", path)
         raise LeaderboardError(
@@ -84,6 +93,10 @@ class LeaderboardSource:
     def _checked(cls, kind: str, path: Path) -> LeaderboardSource:
         if kind == "dir" and not path.is_dir():
             raise LeaderboardError(f"leaderboard directory {path} does not exist")
+        if kind == "mlebench" and not is_mlebench_checkout(path):
+            raise LeaderboardError(
+                f"{path} is no MLE-bench checkout (it has no {MLEBENCH_COMPETITIONS}/)"
+            )
         if kind == "thresholds" and not path.is_file():
             raise LeaderboardError(f"thresholds table {path} does not exist")
         return cls(kind, path.resolve())
@@ -102,12 +115,17 @@ class LeaderboardSource:
             table = _thresholds_table(self.path)
             return [c.id for c in real if c.id not in table]
         absent = [c.id for c in real if not self.file_for(c).is_file()]
+        if self.kind == "mlebench":
+            return absent  # Git LFS pointers: pointer_error
         if self.kind == "kaggle":
             return [] if has_kaggle_credentials() else absent
         return absent
 
     def coverage_error(self, competitions: list[Competition]) -> str | None:
         """One line naming what is missing, or None when every competition is covered."""
+        pointer = self.pointer_error(competitions)
+        if pointer:
+            return f"leaderboards: {pointer}"
         missing = self.missing(competitions)
         if not missing:
             return None
@@ -118,6 +136,11 @@ class LeaderboardSource:
             where = f"the thresholds table {self.path} has no row for"
         elif self.kind == "dir":
             where = f"the leaderboard directory {self.path} has no <id>.csv for"
+        elif self.kind == "mlebench":
+            where = (
+                f"the MLE-bench checkout {self.path} has no "
+                f"{MLEBENCH_COMPETITIONS}/<id>/leaderboard.csv for"
+            )
         else:
             where = f"no Kaggle credentials to download the leaderboards (cache {self.path}) of"
         return (
@@ -125,10 +148,23 @@ class LeaderboardSource:
             "add them, point 'leaderboards' elsewhere, or set it to none (scores only)"
         )
 
+    def pointer_error(self, competitions: list[Competition]) -> str | None:
+        """One line naming the first of the checkout's leaderboards that Git LFS left as a
+        pointer (`git lfs pull` not run), or None."""
+        if self.kind != "mlebench":
+            return None
+        for c in competitions:
+            path = self.file_for(c)
+            if not c.practice and path.is_file() and is_lfs_pointer(path):
+                return lfs_pointer_error(path, self.path)
+        return None
+
     def file_for(self, competition: Competition) -> Path | None:
         """The file whose content decides this competition's thresholds (for staleness)."""
         if self.kind == "dir":
             return self.path / f"{competition.id}.csv"
+        if self.kind == "mlebench":
+            return self.path / MLEBENCH_COMPETITIONS / competition.id / "leaderboard.csv"
         if self.kind == "thresholds":
             return self.path
         if self.kind == "kaggle":
@@ -149,6 +185,8 @@ class LeaderboardSource:
             download_leaderboard(competition, path)
         if not path.is_file():
             return None
+        if self.kind == "mlebench" and is_lfs_pointer(path):
+            raise LeaderboardError(lfs_pointer_error(path, self.path))
         return thresholds_from_leaderboard(path)
 
 

@@ -39,6 +39,7 @@ from typing import Any
 from mlepipe.agents import mlebench
 from mlepipe.agents.config import AGENT_MOUNT, Agent, load_agents
 from mlepipe.agents.envs import built_env
+from mlepipe.descriptions import SOURCES, Description, sha256_of
 from mlepipe.gateway.harness import model_gateway
 from mlepipe.harness import records, slurm
 from mlepipe.harness.lock import run_dir_lock
@@ -49,6 +50,7 @@ from mlepipe.harness.submission import DEFAULT_SUBMISSION_CAP_MB, extract_submis
 from mlepipe.registry import PACKAGE_DIR, Competition, Registry
 
 DATA_MOUNT = "/home/data"
+DESCRIPTION_MOUNT = f"{DATA_MOUNT}/description.md"
 SUBMISSION_MOUNT = "/home/submission"
 LOGS_MOUNT = "/home/logs"
 CODE_MOUNT = "/home/code"
@@ -171,11 +173,13 @@ def run_agent(
     grade_file: Path | None = None,
     envs_dir: Path = Path("results/envs"),
     snapshot_limits: SnapshotLimits | None = None,
+    description: Description | None = None,
 ) -> dict[str, Any]:
     """Runs one agent on one competition; returns (and writes) the run record. An agent with
     ``requirements:`` runs with its own environment from ``envs_dir`` (``mlepipe.agents.envs``).
     ``snapshot_limits`` bound the submission's snapshots (defaults of ``SnapshotLimits``; none
-    are taken where they are 0).
+    are taken where they are 0). ``description``, where it is not the prepared one
+    (``mlepipe.descriptions``), is shown over the public data's description.md.
 
     ``grade_file``, the grade of an earlier attempt of this run, is removed before the run
     starts: a grade never outlives the run it graded. SIGTERM or SIGINT stop the agent; the run
@@ -186,10 +190,19 @@ def run_agent(
     )
     python_env = built_env(agent, envs_dir)
     run_dir = Path(run_dir)
+    shown = description if description is not None and description.overrides else None
+    if shown is not None and runner.host_paths:
+        raise SandboxUnavailable(
+            f"sandbox {sandbox} cannot show the {shown.source} description over the shared "
+            "prepared data (without a mount namespace the agent would read the project's own "
+            "description.md); use bubblewrap, container or apptainer, or descriptions: own"
+        )
     with _signals_cancel(), run_dir_lock(run_dir, _lock_wait_seconds(hw)):
         if grade_file is not None:
             Path(grade_file).unlink(missing_ok=True)
         mounts = _fresh_run_dir(run_dir, agent, competition, data_dir)
+        if shown is not None:  # right after the data mount, which it lies over
+            mounts.insert(1, Mount(shown.path, DESCRIPTION_MOUNT))
         # Every path the agent is given goes through this view: the sandbox's own paths, or
         # under `sandbox: none` the host paths behind them. /home and /opt/mlepipe are no mounts
         # (bubblewrap builds them from those below); without a sandbox these folders stand in.
@@ -223,6 +236,7 @@ def run_agent(
             wall_limit_seconds=wall, wall_limit_source=limit_source,
         )  # fmt: skip
         record["python_env"] = str(python_env) if python_env else None
+        record["description"] = _description_record(shown, competition, data_dir)
         print(f"run {key}: starting", file=sys.stderr)
         # The agent's one way out to its models, if it has one (README "Running an LLM agent").
         gateway = model_gateway(
@@ -279,6 +293,16 @@ def run_agent(
         if cancelled is not None:
             raise cancelled
         return record
+
+
+def _description_record(
+    shown: Description | None, competition: Competition, data_dir: Path
+) -> dict[str, str | None]:
+    """The source and SHA-256 of the text the agent finds as description.md."""
+    if shown is not None:
+        return shown.record()
+    prepared = competition.public_dir(data_dir) / "description.md"
+    return {"source": "own", "sha256": sha256_of(prepared) if prepared.is_file() else None}
 
 
 def _runner_options(
@@ -452,6 +476,13 @@ def _hardware(path: Path, name: str) -> dict[str, Any]:
     return load_hardware(path)[name].as_run_limits()
 
 
+def _description(args, competition: Competition) -> Description:
+    from mlepipe.descriptions import experiment_descriptions
+
+    found = experiment_descriptions([competition], args.description_source, args.mlebench_checkout)
+    return found[competition.id]
+
+
 def cmd_run_agent(args) -> int:
     agent = load_agents(Path(args.agents_file))[args.agent]
     competition = Registry().get(args.competition)
@@ -469,6 +500,7 @@ def cmd_run_agent(args) -> int:
                 allow_privileged=args.allow_privileged, envs_dir=Path(args.envs_dir),
                 grade_file=Path(args.grade_file) if args.grade_file else None,
                 snapshot_limits=SnapshotLimits(args.snapshot_max_versions, args.snapshot_max_mb),
+                description=_description(args, competition),
             )  # fmt: skip
     except Cancelled as exc:
         # Not a finished run: the pipeline job fails, so that a later invocation redoes it.
@@ -502,4 +534,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--snapshot-max-mb", type=int, default=SnapshotLimits.max_mb,
         help="most MB of submission snapshots kept per run (0: no snapshots)",
     )  # fmt: skip
+    sp.add_argument(
+        "--description-source", default="own", choices=SOURCES,
+        help="the task text shown as description.md (see mlepipe.descriptions)",
+    )  # fmt: skip
+    sp.add_argument("--mlebench-checkout", help="MLE-bench checkout, for the mlebench* texts")
     sp.set_defaults(func=cmd_run_agent)
