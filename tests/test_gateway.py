@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from mlepipe.agents.config import Agent
+from mlepipe.gateway import metering
 from mlepipe.gateway.harness import GatewaySetupError
 from mlepipe.gateway.metering import Meter, StreamUsage, usage_figures
 from mlepipe.gateway.records import Records
@@ -133,6 +134,23 @@ def test_stream_usage_survives_events_split_anywhere():
         stream.feed(events[cut:])
         stream.close()
         assert (stream.prompt, stream.completion) == (12, 30), cut
+
+
+def test_stream_usage_parses_only_the_events_that_can_hold_usage(monkeypatch):
+    parsed = []
+    loads = json.loads
+    monkeypatch.setattr(metering.json, "loads", lambda text: parsed.append(text) or loads(text))
+    events = (
+        b'data: {"choices": [{"delta": {"content": "a"}}]}\n\n'
+        b'data: {"choices": [{"delta": {"content": "caf\\u00e9"}}]}\n\n'
+        b'data: {"choices": [], "\\u0075sage": {"prompt_tokens": 4, "completion_tokens": 9}}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    stream = StreamUsage()
+    stream.feed(events)
+    stream.close()
+    assert (stream.prompt, stream.completion) == (4, 9)  # the name spelled in escapes counts
+    assert len(parsed) == 2  # the event with an escape and the usage event; not "a", not [DONE]
 
 
 def test_cost_is_null_for_a_model_without_price_or_without_usage():
