@@ -184,14 +184,16 @@ def test_records_are_written_in_order_without_holding_up_the_caller(tmp_path, mo
         return replace(self, target)
 
     monkeypatch.setattr(Path, "replace", slow_replace)
-    longest = 0.0
+    longest, written = 0.0, []
     for i in range(50):
         bodies = {"request": f"q{i}".encode(), "response": f"r{i}".encode()}
         started = time.monotonic()
-        records.exchange({"id": i}, bodies, {"requests": i + 1})
+        written.append(records.exchange({"id": i}, bodies, {"requests": i + 1}))
         longest = max(longest, time.monotonic() - started)
         time.sleep(0.002)
     assert longest < 0.15  # no handover waited for a write
+    written[-1].result(timeout=10)  # done once that exchange and the usage after it are written
+    assert json.loads(usage_file.read_text()) == {"requests": 50}
     records.close({"requests": 50, "final": True})
     assert json.loads(usage_file.read_text()) == {"requests": 50, "final": True}
     # Only the newest waiting usage is written: far fewer renames than exchanges, in order.

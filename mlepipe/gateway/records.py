@@ -8,8 +8,11 @@ exchange's log entry and bodies, kept in order, and the usage record after it, o
 newest waiting one is written (each record holds the running totals, not an increment).
 
 The counts and budgets the gateway enforces stay in memory and are never held back by a write.
-`close` writes everything still waiting: once the gateway has stopped, its files are complete.
-A gateway killed outright may leave out what it handed over in its last moments (milliseconds).
+`exchange` returns a future done once that exchange is on disk: a plain answer waits for it
+before it leaves (that exchange alone, not the others in flight), so an agent that has its answer
+finds it counted even if the gateway is killed next. A stream has ended by the time it is handed
+over and does not wait. `close` writes everything still waiting: once the gateway has stopped,
+its files are complete.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ import gzip
 import json
 import sys
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-Exchange = tuple[dict[str, Any], dict[str, bytes]]
+Exchange = tuple[dict[str, Any], dict[str, bytes], Future]
 
 
 class Records:
@@ -41,12 +45,15 @@ class Records:
     def keeps_bodies(self) -> bool:
         return self._bodies is not None
 
-    def exchange(self, entry: dict[str, Any], bodies: dict[str, bytes], usage: dict) -> None:
-        """Hands over one exchange (neither dict is changed afterwards) and the usage after it."""
+    def exchange(self, entry: dict[str, Any], bodies: dict[str, bytes], usage: dict) -> Future:
+        """Hands over one exchange (neither dict is changed afterwards) and the usage after it;
+        the future is done once both are written."""
+        written: Future = Future()
         with self._wake:
-            self._waiting.append((entry, bodies))
+            self._waiting.append((entry, bodies, written))
             self._usage_waiting = usage
             self._wake.notify()
+        return written
 
     def close(self, usage: dict) -> None:
         """Writes what is waiting and the final usage, and closes the files."""
@@ -71,15 +78,17 @@ class Records:
                 self._write(exchanges, usage)
             except OSError as exc:  # a full disk: said in gateway.stderr, the gateway goes on
                 print(f"mlepipe.gateway: cannot write its records: {exc}", file=sys.stderr)
+            for *_, written in exchanges:
+                written.set_result(None)
             if closing:
                 return
 
     def _write(self, exchanges: list[Exchange], usage: dict | None) -> None:
         if exchanges:
-            self._log.writelines(json.dumps(entry) + "\n" for entry, _ in exchanges)
+            self._log.writelines(json.dumps(entry) + "\n" for entry, *_ in exchanges)
             self._log.flush()
         if exchanges and self._bodies is not None:
-            for entry, bodies in exchanges:
+            for entry, bodies, _ in exchanges:
                 text = {k: v.decode("utf-8", errors="replace") for k, v in bodies.items()}
                 self._bodies.write(json.dumps({"id": entry["id"], **text}) + "\n")
             self._bodies.flush()

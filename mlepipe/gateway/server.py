@@ -107,7 +107,9 @@ class Gateway:
         finally:
             entry["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
         entry["status"] = response.status
-        self.records.exchange(entry, bodies, self.meter.record())
+        written = self.records.exchange(entry, bodies, self.meter.record())
+        if not response.prepared:  # a plain answer leaves once its exchange is on disk
+            await asyncio.wrap_future(written)
         return response
 
     def _error(
