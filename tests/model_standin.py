@@ -220,5 +220,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--chunk-delay", type=float, default=0.0)
+    parser.add_argument("--socket", help="also listen on this Unix socket")
     args = parser.parse_args()
-    web.run_app(StandIn(chunk_delay=args.chunk_delay).app(), host="127.0.0.1", port=args.port)
+    web.run_app(StandIn(chunk_delay=args.chunk_delay).app(), host="127.0.0.1", port=args.port,
+                path=args.socket, print=None)  # fmt: skip

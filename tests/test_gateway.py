@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 
 from mlepipe.agents.config import Agent
+from mlepipe.gateway import metering
 from mlepipe.gateway.harness import GatewaySetupError
 from mlepipe.gateway.metering import Meter, StreamUsage, usage_figures
+from mlepipe.gateway.records import Records
 from mlepipe.harness.run import run_agent
 from model_standin import CONTENT, StandIn
 
@@ -134,6 +136,23 @@ def test_stream_usage_survives_events_split_anywhere():
         assert (stream.prompt, stream.completion) == (12, 30), cut
 
 
+def test_stream_usage_parses_only_the_events_that_can_hold_usage(monkeypatch):
+    parsed = []
+    loads = json.loads
+    monkeypatch.setattr(metering.json, "loads", lambda text: parsed.append(text) or loads(text))
+    events = (
+        b'data: {"choices": [{"delta": {"content": "a"}}]}\n\n'
+        b'data: {"choices": [{"delta": {"content": "caf\\u00e9"}}]}\n\n'
+        b'data: {"choices": [], "\\u0075sage": {"prompt_tokens": 4, "completion_tokens": 9}}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    stream = StreamUsage()
+    stream.feed(events)
+    stream.close()
+    assert (stream.prompt, stream.completion) == (4, 9)  # the name spelled in escapes counts
+    assert len(parsed) == 2  # the event with an escape and the usage event; not "a", not [DONE]
+
+
 def test_cost_is_null_for_a_model_without_price_or_without_usage():
     meter = Meter({"priced": {"input": 1.0, "output": 2.0}}, {})
     for model in ("priced", "unpriced"):
@@ -147,6 +166,44 @@ def test_cost_is_null_for_a_model_without_price_or_without_usage():
     alone.started("priced")
     alone.add("priced", None, None, ok=True)  # a success without usage figures
     assert alone.record()["cost_usd"] is None
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+def test_records_are_written_in_order_without_holding_up_the_caller(tmp_path, monkeypatch):
+    usage_file = tmp_path / "usage.json"
+    records = Records(str(tmp_path / "log.jsonl"), str(tmp_path / "b.gz"), str(usage_file), {})
+    assert json.loads(usage_file.read_text()) == {}  # there from the start
+    replaced = []
+    replace = Path.replace
+
+    def slow_replace(self, target):  # a busy disk: each rename over the old file takes 0.3 s
+        replaced.append(json.loads(self.read_text()))
+        time.sleep(0.3)
+        return replace(self, target)
+
+    monkeypatch.setattr(Path, "replace", slow_replace)
+    longest, written = 0.0, []
+    for i in range(50):
+        bodies = {"request": f"q{i}".encode(), "response": f"r{i}".encode()}
+        started = time.monotonic()
+        written.append(records.exchange({"id": i}, bodies, {"requests": i + 1}))
+        longest = max(longest, time.monotonic() - started)
+        time.sleep(0.002)
+    assert longest < 0.15  # no handover waited for a write
+    written[-1].result(timeout=10)  # done once that exchange and the usage after it are written
+    assert json.loads(usage_file.read_text()) == {"requests": 50}
+    records.close({"requests": 50, "final": True})
+    assert json.loads(usage_file.read_text()) == {"requests": 50, "final": True}
+    # Only the newest waiting usage is written: far fewer renames than exchanges, in order.
+    assert 2 <= len(replaced) < 10 and replaced[-1] == {"requests": 50, "final": True}
+    counts = [u["requests"] for u in replaced]
+    assert counts == sorted(counts)
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [e["id"] for e in log] == list(range(50))
+    with gzip.open(tmp_path / "b.gz", "rt") as f:
+        assert [json.loads(line)["response"] for line in f] == [f"r{i}" for i in range(50)]
 
 
 # --- through the sandbox ----------------------------------------------------------------------

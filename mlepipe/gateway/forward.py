@@ -7,7 +7,8 @@ under `sandbox: none`), sets OPENAI_BASE_URL and ANTHROPIC_BASE_URL to that addr
 forwarder process that passes each connection's bytes to the gateway's Unix socket S, and then
 becomes the agent (exec): the agent keeps the process the harness started, so exit status, time
 limit, signals and OOM detection are the agent's own. The forwarder is the agent's child and
-dies with it (parent-death signal), so it never keeps a run alive.
+dies with it (parent-death signal), so it never keeps a run alive. The forwarder is one thread
+around a selector, however many connections the agent opens.
 
 Runs with the harness's interpreter (any Python >= 3.8), isolated from the agent's Python
 settings: standard library only.
@@ -19,15 +20,21 @@ import argparse
 import ctypes
 import json
 import os
+import selectors
 import signal
 import socket
 import sys
-import threading
+import time
 
 BUFFER = 1 << 16
 GATEWAY_DOWN = json.dumps(
     {"error": {"message": "the model gateway is not reachable", "type": "gateway_unavailable"}}
 ).encode()
+GATEWAY_DOWN_ANSWER = (
+    b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\n"
+    + f"Content-Length: {len(GATEWAY_DOWN)}\r\nConnection: close\r\n\r\n".encode()
+    + GATEWAY_DOWN
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,56 +89,155 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _serve(listener: socket.socket, gateway: str) -> None:
+    """One thread moves every connection's bytes (an event loop on a selector): a stream event
+    costs a wake-up, a recv and a send, with no thread switch, and events of many streams ready at
+    once are taken in one wake-up."""
+    selector = selectors.DefaultSelector()
+    listener.setblocking(False)
+    selector.register(listener, selectors.EVENT_READ)
     while True:
-        client, _ = listener.accept()
-        threading.Thread(target=_connection, args=(client, gateway), daemon=True).start()
+        for key, mask in selector.select():
+            if key.fileobj is listener:
+                _accept(listener, selector, gateway)
+            else:
+                key.data.ready(mask)
 
 
-def _connection(client: socket.socket, gateway: str) -> None:
-    # Small writes (stream events) go out at once, not held back for the peer's delayed ACK.
-    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _accept(listener: socket.socket, selector: selectors.BaseSelector, gateway: str) -> None:
+    while True:
+        try:
+            client, _ = listener.accept()
+        except BlockingIOError:
+            return
+        except OSError:  # out of file descriptors: wait for connections to end, then go on
+            time.sleep(0.05)
+            return
+        # Small writes (stream events) go out at once, not held back for the peer's delayed ACK.
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            upstream.connect(gateway)  # a Unix socket: at once, or refused at once
+        except OSError:
+            upstream.close()
+            client.setblocking(False)
+            _GatewayDown(selector, client)
+            continue
+        client.setblocking(False)
+        upstream.setblocking(False)
+        _Link(selector, client, upstream)
+
+
+class _Side:
+    """One socket of a link: the bytes waiting to be sent to it, whether it has ended sending."""
+
+    __slots__ = ("link", "sock", "peer", "waiting", "ended", "mask")
+
+    def __init__(self, link: _Link, sock: socket.socket) -> None:
+        self.link, self.sock = link, sock
+        self.peer: _Side = self
+        self.waiting = b""  # read from the peer, not yet sent here (the socket was full)
+        self.ended = False  # EOF read from this socket
+        self.mask = 0  # the events it is registered for
+
+    def ready(self, mask: int) -> None:
+        self.link.ready(self, mask)
+
+
+class _Link:
+    """An agent's connection and its connection to the gateway: bytes are copied both ways; when
+    one side ends sending, the other's writing side is shut (a half-close passes through), and
+    both are closed once both have ended. A side whose peer cannot take more is not read from
+    until it can, so at most one read waits per direction."""
+
+    def __init__(self, selector: selectors.BaseSelector, client: socket.socket,
+                 upstream: socket.socket) -> None:  # fmt: skip
+        self.selector, self.closed = selector, False
+        self.sides = (_Side(self, client), _Side(self, upstream))
+        self.sides[0].peer, self.sides[1].peer = self.sides[1], self.sides[0]
+        self._update()
+
+    def ready(self, side: _Side, mask: int) -> None:
+        if self.closed:  # closed by the other side's event of the same wake-up
+            return
+        try:
+            if mask & selectors.EVENT_WRITE:
+                self._send(side)
+            if mask & selectors.EVENT_READ and not side.ended and not side.peer.waiting:
+                data = side.sock.recv(BUFFER)
+                if data:
+                    side.peer.waiting = data
+                    self._send(side.peer)
+                else:
+                    side.ended = True
+                    _shut(side.peer.sock)  # nothing waits for the peer: this side was read
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # reset, broken pipe: the connection is over both ways
+            self._close()
+            return
+        if all(s.ended and not s.waiting for s in self.sides):
+            self._close()
+        else:
+            self._update()
+
+    def _send(self, side: _Side) -> None:
+        """Sends what waits for ``side``; its writing side is shut once its peer has ended."""
+        if side.waiting:
+            sent = side.sock.send(side.waiting)
+            side.waiting = side.waiting[sent:]
+        if not side.waiting and side.peer.ended:
+            _shut(side.sock)
+
+    def _update(self) -> None:
+        for side in self.sides:
+            mask = 0
+            if not side.ended and not side.peer.waiting:
+                mask |= selectors.EVENT_READ
+            if side.waiting:
+                mask |= selectors.EVENT_WRITE
+            if mask == side.mask:
+                continue
+            if not side.mask:
+                self.selector.register(side.sock, mask, side)
+            elif not mask:
+                self.selector.unregister(side.sock)
+            else:
+                self.selector.modify(side.sock, mask, side)
+            side.mask = mask
+
+    def _close(self) -> None:
+        self.closed = True
+        for side in self.sides:
+            if side.mask:
+                self.selector.unregister(side.sock)
+                side.mask = 0
+            side.sock.close()
+
+
+class _GatewayDown:
+    """Answers a connection 502 once its request has come (the gateway cannot be reached)."""
+
+    def __init__(self, selector: selectors.BaseSelector, client: socket.socket) -> None:
+        self.selector, self.client = selector, client
+        selector.register(client, selectors.EVENT_READ, self)
+
+    def ready(self, mask: int) -> None:
+        try:
+            if self.client.recv(BUFFER):  # the request's head: answer only once it was sent
+                self.client.send(GATEWAY_DOWN_ANSWER)  # a few hundred bytes: sent in one go
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            pass
+        self.selector.unregister(self.client)
+        self.client.close()
+
+
+def _shut(sock: socket.socket) -> None:
     try:
-        upstream.connect(gateway)
-    except OSError:
-        _answer_gateway_down(client)
-        upstream.close()
-        return
-    other = threading.Thread(target=_pump, args=(upstream, client), daemon=True)
-    other.start()
-    _pump(client, upstream)
-    other.join()
-    client.close()
-    upstream.close()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    """Copies bytes until ``source`` ends, then ends ``sink``'s writing side."""
-    try:
-        while True:
-            data = source.recv(BUFFER)
-            if not data:
-                break
-            sink.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
     except OSError:
         pass
-    try:
-        sink.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-
-
-def _answer_gateway_down(client: socket.socket) -> None:
-    try:
-        client.recv(BUFFER)  # the request's head: answer only once it was sent
-        client.sendall(
-            b"HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\n"
-            + f"Content-Length: {len(GATEWAY_DOWN)}\r\nConnection: close\r\n\r\n".encode()
-            + GATEWAY_DOWN
-        )
-    except OSError:
-        pass
-    client.close()
 
 
 if __name__ == "__main__":

@@ -92,6 +92,10 @@ class StreamUsage:
     def _line(self, line: bytes) -> None:
         if not line.startswith(b"data:"):
             return
+        # Only an event that names `usage` can hold figures, and JSON can spell that name only
+        # as it is or with \u escapes: other events (nearly all of a stream) are not parsed.
+        if b"usage" not in line and b"\\u" not in line:
+            return
         try:
             event = json.loads(line[5:])
         except ValueError:  # "[DONE]" and anything else that is not JSON

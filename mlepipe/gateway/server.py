@@ -17,12 +17,12 @@ Written while running (files in the gateway's private folder, moved to the run's
 harness once the agent has ended): the usage so far (JSON, replaced after every exchange), one
 JSON line per exchange (time, method, path, model, status, tokens, latency, error) and, unless
 `log_bodies` is false, a gzip of JSON lines with each exchange's request and response bodies.
+A thread of their own writes them (records.py), so that a slow disk never holds up a stream.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hmac
 import json
 import os
@@ -37,6 +37,7 @@ import aiohttp
 from aiohttp import web
 
 from mlepipe.gateway.metering import Meter, StreamUsage, usage_figures
+from mlepipe.gateway.records import Records
 
 OPENAI, ANTHROPIC, MODELS = "openai", "anthropic", "models"
 ROUTES = {
@@ -78,12 +79,11 @@ class Gateway:
         self.models = list(config["models"])
         self.meter = Meter(config["prices"], config["budget"])
         self.timeout = float(config["timeout_seconds"])
-        self.usage_path = Path(config["usage"])
-        self.log = open(config["log"], "a", encoding="utf-8")  # noqa: SIM115 (open for the run)
-        self.bodies = gzip.open(config["bodies"], "at") if config.get("bodies") else None
+        self.records = Records(
+            config["log"], config.get("bodies"), config["usage"], self.meter.record()
+        )
         self.session: aiohttp.ClientSession | None = None
         self.exchanges = 0
-        self.save_usage()
 
     # --- one exchange ----------------------------------------------------------------------
 
@@ -107,7 +107,9 @@ class Gateway:
         finally:
             entry["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
         entry["status"] = response.status
-        self._record(entry, bodies)
+        written = self.records.exchange(entry, bodies, self.meter.record())
+        if not response.prepared:  # a plain answer leaves once its exchange is on disk
+            await asyncio.wrap_future(written)
         return response
 
     def _error(
@@ -217,7 +219,7 @@ class Gateway:
             try:
                 async for chunk in upstream.content.iter_any():
                     stream.feed(chunk)
-                    if self.bodies is not None:
+                    if self.records.keeps_bodies:
                         seen.append(chunk)
                     await out.write(chunk)
                 await out.write_eof()
@@ -237,27 +239,8 @@ class Gateway:
         self.meter.add(model, prompt, completion, ok)
         entry["prompt_tokens"], entry["completion_tokens"] = prompt, completion
 
-    # --- records -----------------------------------------------------------------------------
-
-    def _record(self, entry: dict[str, Any], bodies: dict[str, bytes]) -> None:
-        self.log.write(json.dumps(entry) + "\n")
-        self.log.flush()
-        if self.bodies is not None:
-            text = {k: v.decode("utf-8", errors="replace") for k, v in bodies.items()}
-            self.bodies.write(json.dumps({"id": entry["id"], **text}) + "\n")
-            self.bodies.flush()
-        self.save_usage()
-
-    def save_usage(self) -> None:
-        tmp = self.usage_path.with_name(self.usage_path.name + ".part")
-        tmp.write_text(json.dumps(self.meter.record()))
-        tmp.replace(self.usage_path)
-
     def close(self) -> None:
-        self.save_usage()
-        self.log.close()
-        if self.bodies is not None:
-            self.bodies.close()
+        self.records.close(self.meter.record())
 
 
 async def serve(config: dict[str, Any]) -> None:
