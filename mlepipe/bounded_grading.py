@@ -24,6 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mlepipe.grading import variants
 from mlepipe.harness.runner import Limits, Mount
 from mlepipe.harness.runners import get_runner
 from mlepipe.registry import PACKAGE_DIR, Competition, default_competitions_dir
@@ -54,7 +55,7 @@ class SandboxedScorer:
 
     def __call__(
         self, submission: Path, competition: Competition, data_dir: Path
-    ) -> tuple[float | None, str | None]:
+    ) -> dict[str, tuple[float | None, str | None]]:
         data_dir = Path(data_dir).resolve()
         runner = get_runner(self.sandbox)
         with tempfile.TemporaryDirectory(prefix=".grading-", dir=self.run_dir.parent) as tmp:
@@ -90,9 +91,9 @@ class SandboxedScorer:
                 last = log.splitlines()[-1] if log else f"exit {result.exit_code}"
                 raise RuntimeError(f"scoring {competition.id} failed: {last}")
             answer = json.loads((out / "score.json").read_text())
-        return answer["score"], answer["invalid_reason"]
+        return {name: (v["score"], v["invalid_reason"]) for name, v in answer.items()}
 
-    def _out_of_resources(self, oom: bool) -> tuple[None, str]:
+    def _out_of_resources(self, oom: bool) -> dict[str, tuple[None, str]]:
         what = (
             f"more than {self.memory_mb} MB of memory" if oom
             else f"more than {self.seconds:.0f} s"
@@ -101,15 +102,21 @@ class SandboxedScorer:
             raise GradingOutOfResources(
                 f"grading needed {what}; the grading rule retries with more memory"
             )
-        return None, f"grading this submission took {what}, the most grading may use"
+        reason = f"grading this submission took {what}, the most grading may use"
+        return dict.fromkeys(variants.VARIANTS, (None, reason))
 
 
 def score_to_file(submission: Path, competition: Competition, data_dir: Path, output: Path) -> None:
-    """The child's side: score, and write {score, invalid_reason} as JSON."""
+    """The child's side: score in both grading variants, and write
+    {variant: {score, invalid_reason}} as JSON."""
     from mlepipe.grading.report import score_submission
 
-    score, reason = score_submission(submission, competition, data_dir)
+    verdicts = score_submission(submission, competition, data_dir)
     tmp = output.with_name(output.name + ".part")
-    tmp.write_text(json.dumps({"score": score, "invalid_reason": reason}))
+    tmp.write_text(
+        json.dumps({n: {"score": s, "invalid_reason": r} for n, (s, r) in verdicts.items()})
+    )
     tmp.replace(output)
-    print(f"scored {competition.id}: {score if reason is None else reason}", file=sys.stderr)
+    for name, (score, reason) in verdicts.items():
+        said = score if reason is None else reason
+        print(f"scored {competition.id} ({name}): {said}", file=sys.stderr)

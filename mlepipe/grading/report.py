@@ -3,13 +3,15 @@ for one submission, one finished run, or a batch."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mlepipe.grading import variants
 from mlepipe.grading.checks import InvalidSubmission, read_csv_submission
 from mlepipe.grading.leaderboards import LeaderboardSource
 from mlepipe.grading.medals import NO_MEDALS, Thresholds, rank
@@ -31,7 +33,13 @@ MLEBENCH_FIELDS = (
 # Our additions; none of these names is used by MLE-bench.
 # `medals_known` tells a real "no medal" from "no thresholds to compare with", which MLE-bench's
 # booleans alone cannot.
-EXTRA_FIELDS = ("invalid_reason", "metric", "thresholds_source", "practice", "medals_known")
+# `grading_variant` names the variant that MLE-bench's fields follow (the headline); `variants`
+# holds each variant's verdict and medals; `grading_rules` the competition's rules, in which
+# the variants can differ (mlepipe.grading.variants).
+EXTRA_FIELDS = (
+    "invalid_reason", "metric", "thresholds_source", "practice", "medals_known",
+    "grading_variant", "variants", "grading_rules",
+)  # fmt: skip
 
 
 @dataclass
@@ -57,6 +65,9 @@ class CompetitionReport:
     thresholds_source: str | None = None
     practice: bool = False
     medals_known: bool = False
+    grading_variant: str = variants.DEFAULT_VARIANT
+    variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    grading_rules: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in MLEBENCH_FIELDS + EXTRA_FIELDS}
@@ -67,12 +78,15 @@ class CompetitionReport:
 def build_report(
     competition: Competition,
     submission_path: Path,
-    score: float | None,
     submission_exists: bool,
-    invalid_reason: str | None,
+    verdicts: Verdicts,
     thresholds: Thresholds | None,
+    variant: str = variants.DEFAULT_VARIANT,
 ) -> CompetitionReport:
+    """The report of variant `variant` (the headline), with every variant's verdict and medals
+    under `variants`."""
     lib = thresholds.lower_is_better if thresholds else lower_is_better(competition)
+    score, reason = verdicts[variant]
     medals = rank(score, thresholds) if thresholds else NO_MEDALS
     return CompetitionReport(
         competition_id=competition.id,
@@ -91,20 +105,44 @@ def build_report(
         is_lower_better=lib,
         created_at=datetime.now(),
         submission_path=str(submission_path),
-        invalid_reason=invalid_reason,
+        invalid_reason=reason,
         metric=competition.metric_name,
         thresholds_source=thresholds.source if thresholds else None,
         practice=competition.practice,
         medals_known=thresholds is not None,
+        grading_variant=variant,
+        variants={name: variant_fields(*verdicts[name], thresholds) for name in variants.VARIANTS},
+        grading_rules=[d.rule for d in variants.deviations(competition)],
     )
 
 
-def score_submission(
-    submission_path: Path, competition: Competition, data_dir: Path
-) -> tuple[float | None, str | None]:
-    """(score, None) for a valid submission, (None, reason) for an invalid one. The answers are
-    verified first; a missing or changed answer file raises, as it is not the submission's
-    fault."""
+def variant_fields(
+    score: float | None, reason: str | None, thresholds: Thresholds | None
+) -> dict[str, Any]:
+    """One variant's verdict and medals, as a grade record's `variants` holds them."""
+    medals = rank(score, thresholds) if thresholds else NO_MEDALS
+    return {
+        "score": score,
+        "valid_submission": score is not None,
+        "invalid_reason": reason,
+        "any_medal": medals.any_medal,
+        "gold_medal": medals.gold_medal,
+        "silver_medal": medals.silver_medal,
+        "bronze_medal": medals.bronze_medal,
+        "above_median": medals.above_median,
+    }
+
+
+# A verdict: (score, None) for a valid submission, (None, reason) for an invalid one.
+Verdict = tuple[float | None, str | None]
+# The verdict of each grading variant, by name (variants.VARIANTS).
+Verdicts = dict[str, Verdict]
+
+
+def score_submission(submission_path: Path, competition: Competition, data_dir: Path) -> Verdicts:
+    """The verdict of each grading variant on one submission file. A competition without grading
+    rules is scored once and the verdict copied. The answers are verified first; a missing or
+    changed answer file raises, as it is not the submission's fault."""
     answers_path = competition.answers_path(data_dir)
     if not answers_path.is_file():
         raise FileNotFoundError(
@@ -114,14 +152,25 @@ def score_submission(
     verify_answers(competition, data_dir)
     try:
         submission = read_csv_submission(Path(submission_path))
-        return round_score(score_frames(submission, load_answers(answers_path), competition)), None
     except InvalidSubmission as exc:
-        return None, str(exc)
+        return dict.fromkeys(variants.VARIANTS, (None, str(exc)))
+    answers = load_answers(answers_path)
+    names = variants.VARIANTS if variants.differs(competition) else (variants.CORRECTED,)
+    verdicts: Verdicts = {}
+    for name in names:
+        with variants.variant(name):
+            try:
+                # Copies: a grader may change the frames it is given.
+                score = score_frames(submission.copy(), copy.deepcopy(answers), competition)
+                verdicts[name] = (round_score(score), None)
+            except InvalidSubmission as exc:
+                verdicts[name] = (None, str(exc))
+    return {name: verdicts.get(name, verdicts[variants.CORRECTED]) for name in variants.VARIANTS}
 
 
 # How a submission is scored: in this process, or elsewhere (a bounded sandbox) by the caller's
 # choice; same arguments and result as score_submission.
-Scorer = Callable[[Path, Competition, Path], tuple[float | None, str | None]]
+Scorer = Callable[[Path, Competition, Path], Verdicts]
 
 
 def grade_submission(
@@ -130,14 +179,17 @@ def grade_submission(
     data_dir: Path,
     leaderboards: LeaderboardSource,
     scorer: Scorer = score_submission,
+    variant: str = variants.DEFAULT_VARIANT,
 ) -> CompetitionReport:
-    """Grades one submission file against the private answers; never raises for bad submissions."""
+    """Grades one submission file against the private answers; never raises for bad submissions.
+    The report's fields follow grading variant `variant`; `variants` holds both."""
     submission_path = Path(submission_path)
     exists = submission_path.is_file() and submission_path.suffix.lower() == ".csv"
-    score, reason = scorer(submission_path, competition, data_dir)
+    verdicts = scorer(submission_path, competition, data_dir)
     return build_report(
-        competition, submission_path, score, exists, reason, leaderboards.thresholds(competition)
-    )
+        competition, submission_path, exists, verdicts, leaderboards.thresholds(competition),
+        variant,
+    )  # fmt: skip
 
 
 def batch_summary(reports: list[CompetitionReport]) -> dict[str, Any]:
@@ -173,6 +225,7 @@ def grade_run(
     leaderboards: LeaderboardSource,
     scorer: Scorer = score_submission,
     grading_version: str | None = None,
+    variant: str = variants.DEFAULT_VARIANT,
 ) -> dict[str, Any]:
     """The grade record of a finished run: MLE-bench's report fields plus the run's identity and
     status. Reads only `run.json` and the extracted `submission.csv` of the run directory.
@@ -183,15 +236,16 @@ def grade_run(
     run = json.loads((Path(run_dir) / "run.json").read_text())
     submission = Path(run_dir) / "submission.csv"
     if run["submission"]["accepted"]:
-        report = grade_submission(submission, competition, data_dir, leaderboards, scorer)
+        report = grade_submission(submission, competition, data_dir, leaderboards, scorer, variant)
     else:
         reason = run["submission"]["rejected_reason"]
         # A failed run (timeout, oom, crashed, harness-error, cancelled) says so in the reason.
         if run["status"] not in ("ok", "no-submission"):
             reason = f"{reason} (run status: {run['status']})"
         report = build_report(
-            competition, submission, None, False, reason, leaderboards.thresholds(competition)
-        )
+            competition, submission, False, dict.fromkeys(variants.VARIANTS, (None, reason)),
+            leaderboards.thresholds(competition), variant,
+        )  # fmt: skip
     out = report.to_dict()
     out.update(
         agent=run["agent"], agent_version=run["agent_version"], hardware=run["hardware"],
