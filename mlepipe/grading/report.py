@@ -192,6 +192,15 @@ def grade_submission(
     )  # fmt: skip
 
 
+def record_in_variant(record: dict[str, Any], name: str) -> dict[str, Any]:
+    """A grade record whose MLE-bench fields follow variant `name` (from its `variants`); a
+    record made before there were variants is returned as it is."""
+    held = (record.get("variants") or {}).get(name)
+    if held is None:
+        return dict(record)
+    return {**record, **held, "grading_variant": name}
+
+
 def batch_summary(reports: list[CompetitionReport]) -> dict[str, Any]:
     """MLE-bench's summary of a batch of graded submissions (`mlepipe grade`)."""
 
