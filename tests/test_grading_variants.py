@@ -74,6 +74,8 @@ def _verdict(submission, p: Prepared):
 def _same(got, want) -> bool:
     if want == INVALID or got == INVALID:
         return got == want
+    if math.isnan(want) or math.isnan(got):  # MLE-bench reports a NaN score as valid
+        return math.isnan(want) and math.isnan(got)
     return math.isclose(got, want, rel_tol=0, abs_tol=1e-5)
 
 

@@ -87,6 +87,11 @@ def current() -> str:
     return _current.get()
 
 
+def declares(competition: Competition, rule: str) -> bool:
+    """Whether the competition declares `rule` (for a branch shared by several competitions)."""
+    return rule in {d.rule for d in deviations(competition)}
+
+
 def follows_mlebench(competition: Competition, rule: str) -> bool:
     """Whether the variant being computed does what MLE-bench does where ``rule`` of
     ``competition`` applies; a rule the competition does not declare is an error."""
