@@ -144,7 +144,7 @@ def grading(data_dir: Path, competition_id: str, counts: list[int]) -> list[dict
             start = time.perf_counter()
             apart = [scorer(folder / e["file"], competition, data_dir) for e in index]
             one_each = time.perf_counter() - start
-            assert [e["score"] for e in timeline] == [s for s, _ in apart]
+            assert [e["score"] for e in timeline] == [v["mlebench"][0] for v in apart]
             rows.append({"versions": n, "one_child": together, "one_child_each": one_each})
     return rows
 

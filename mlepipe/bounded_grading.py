@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from mlepipe.grading import variants
 from mlepipe.harness.runner import Limits, Mount
 from mlepipe.harness.runners import get_runner
 from mlepipe.registry import PACKAGE_DIR, Competition, default_competitions_dir
@@ -55,14 +56,14 @@ class SandboxedScorer:
 
     def __call__(
         self, submission: Path, competition: Competition, data_dir: Path
-    ) -> tuple[float | None, str | None]:
+    ) -> dict[str, tuple[float | None, str | None]]:
         return self.score_many([submission], competition, data_dir)[0]
 
     def score_many(
         self, submissions: Sequence[Path], competition: Competition, data_dir: Path
-    ) -> list[tuple[float | None, str | None]]:
-        """Each submission's (score, invalid reason), all in one child: the answers are read
-        once. Out of memory or time, every one of them gets the same outcome."""
+    ) -> list[dict[str, tuple[float | None, str | None]]]:
+        """Each submission's verdicts {variant: (score, invalid reason)}, all in one child: the
+        answers are read once. Out of memory or time, every one of them gets the same outcome."""
         data_dir = Path(data_dir).resolve()
         runner = get_runner(self.sandbox)
         with tempfile.TemporaryDirectory(prefix=".grading-", dir=self.run_dir.parent) as tmp:
@@ -99,9 +100,12 @@ class SandboxedScorer:
                 last = log.splitlines()[-1] if log else f"exit {result.exit_code}"
                 raise RuntimeError(f"scoring {competition.id} failed: {last}")
             answer = json.loads((out / "score.json").read_text())
-        return [(a["score"], a["invalid_reason"]) for a in answer["results"]]
+        return [
+            {name: (v["score"], v["invalid_reason"]) for name, v in verdicts.items()}
+            for verdicts in answer["results"]
+        ]
 
-    def _out_of_resources(self, oom: bool) -> tuple[None, str]:
+    def _out_of_resources(self, oom: bool) -> dict[str, tuple[None, str]]:
         what = (
             f"more than {self.memory_mb} MB of memory" if oom
             else f"more than {self.seconds:.0f} s"
@@ -110,19 +114,31 @@ class SandboxedScorer:
             raise GradingOutOfResources(
                 f"grading needed {what}; the grading rule retries with more memory"
             )
-        return None, f"grading this submission took {what}, the most grading may use"
+        reason = f"grading this submission took {what}, the most grading may use"
+        return dict.fromkeys(variants.VARIANTS, (None, reason))
 
 
 def score_to_file(
     submissions: Sequence[Path], competition: Competition, data_dir: Path, output: Path
 ) -> None:
-    """The child's side: score each submission, and write {results: [{score, invalid_reason}]}
-    as JSON, in the order given."""
+    """The child's side: score each submission in both grading variants, and write
+    {results: [{variant: {score, invalid_reason}}]} as JSON, in the order given."""
     from mlepipe.grading.report import score_submissions
 
     results = score_submissions(submissions, competition, data_dir)
     tmp = output.with_name(output.name + ".part")
-    tmp.write_text(json.dumps({"results": [{"score": s, "invalid_reason": r} for s, r in results]}))
+    tmp.write_text(
+        json.dumps(
+            {
+                "results": [
+                    {n: {"score": s, "invalid_reason": r} for n, (s, r) in verdicts.items()}
+                    for verdicts in results
+                ]
+            }
+        )
+    )
     tmp.replace(output)
-    for path, (score, reason) in zip(submissions, results, strict=True):
-        print(f"scored {Path(path).name}: {score if reason is None else reason}", file=sys.stderr)
+    for path, verdicts in zip(submissions, results, strict=True):
+        for name, (score, reason) in verdicts.items():
+            said = score if reason is None else reason
+            print(f"scored {Path(path).name} ({name}): {said}", file=sys.stderr)

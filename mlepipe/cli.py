@@ -128,7 +128,7 @@ def cmd_grade_sample(args) -> int:
     comp = _registry().get(args.competition)
     report = grade_submission(
         Path(args.submission), comp, _data_dir(args.data_dir),
-        LeaderboardSource.parse(args.leaderboards),
+        LeaderboardSource.parse(args.leaderboards), variant=args.variant,
     )  # fmt: skip
     print(json.dumps(report.to_dict(), indent=2, default=str))
     return EXIT_OK
@@ -161,7 +161,9 @@ def cmd_grade(args) -> int:
     reports = []
     for n, (cid, path) in enumerate(entries, 1):
         print(f"[{n}/{len(entries)}] grading {cid}", file=sys.stderr)
-        reports.append(grade_submission(Path(path), reg.get(cid), data_dir, source))
+        reports.append(
+            grade_submission(Path(path), reg.get(cid), data_dir, source, variant=args.variant)
+        )
     summary = batch_summary(reports)
     stamp = time.strftime("%Y-%m-%dT%H-%M-%S-%Z", time.gmtime())
     out = Path(args.output_dir) / f"{stamp}_grading_report.json"
@@ -188,6 +190,7 @@ def cmd_grade_run(args) -> int:
     grade = grade_run(
         Path(args.run_dir), _registry().get(args.competition), Path(args.data_dir),
         LeaderboardSource.parse(args.leaderboards), scorer, grading_version=args.grading_version,
+        variant=args.variant,
     )  # fmt: skip
     write_json(grade, Path(args.output))
     return EXIT_OK
@@ -320,6 +323,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def variant_arg(sp):
+        from mlepipe.grading.variants import DEFAULT_VARIANT, VARIANTS
+
+        sp.add_argument(
+            "--variant", choices=VARIANTS, default=DEFAULT_VARIANT,
+            help="the grading variant that MLE-bench's report fields follow (default "
+            f"{DEFAULT_VARIANT}); the report holds both under `variants`",
+        )  # fmt: skip
+
     def data_dir_arg(sp):
         sp.add_argument(
             "--data-dir",
@@ -365,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--leaderboards", default=os.environ.get("MLEPIPE_LEADERBOARDS", "none"),
                     help="leaderboard directory, thresholds .csv, 'kaggle' or 'none' "
                     "(default $MLEPIPE_LEADERBOARDS or none)")  # fmt: skip
+    variant_arg(sp)
     sp.set_defaults(func=cmd_grade_sample)
 
     sp = sub.add_parser("grade", help="grade a JSONL of submissions; writes a summary report")
@@ -376,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("MLEPIPE_LEADERBOARDS", "none"),
         help="leaderboard directory, thresholds .csv, 'kaggle' or 'none'",
     )
+    variant_arg(sp)
     sp.set_defaults(func=cmd_grade)
 
     sp = sub.add_parser("grade-run", help="grade a finished run directory into a grade record")
@@ -394,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--time-limit-seconds", type=float, default=1800.0)
     sp.add_argument("--sandbox", default="bubblewrap", help="runner of the bounded sandbox")
     sp.add_argument("--grading-version", help="the grading code's digest, kept in the grade")
+    variant_arg(sp)
     sp.set_defaults(func=cmd_grade_run)
 
     sp = sub.add_parser("score-submission", help="score submissions (no medals) into a JSON file")

@@ -285,11 +285,14 @@ def grading_files(competition: Competition, package_dir: Path = PACKAGE_DIR) -> 
     return files + _competition_code(competition, competition.grading.get("code"), package_dir)
 
 
-def grading_digest(competition: Competition, package_dir: Path = PACKAGE_DIR) -> str:
-    """The grading block as validated (schema defaults filled in), the answers' location, and the
-    grading code."""
+def grading_digest(
+    competition: Competition, package_dir: Path = PACKAGE_DIR, variant: str = "mlebench"
+) -> str:
+    """The grading block as validated (schema defaults filled in), the answers' location, the
+    grading code, and the headline grading variant (which a grade's MLE-bench fields follow)."""
     spec = competition.spec
     blocks = {"grading": spec["grading"], "files": spec["files"], "practice": competition.practice}
+    blocks["grading_variant"] = variant
     return digest(grading_files(competition, package_dir), blocks, package_dir.parent)
 
 

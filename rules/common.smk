@@ -245,7 +245,7 @@ def _preparation_version(competition):
 
 @functools.cache
 def _grading_version(competition):
-    return grading_digest(REGISTRY.get(competition))
+    return grading_digest(REGISTRY.get(competition), variant=config["grading_variant"])
 
 
 def agent_version(wildcards):

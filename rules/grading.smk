@@ -1,6 +1,7 @@
 rule grade_run:
     """Grade one run against the private answers; medals from the leaderboard source. A changed
-    leaderboard or grader regrades without rerunning agents."""
+    leaderboard or grader, or another headline grading variant, regrades without rerunning
+    agents; the grade holds both variants either way."""
     input:
         run=rules.run_agent.output.run,
         prepared=prepared_marker,
@@ -27,12 +28,13 @@ rule grade_run:
         run_dir=lambda wc, input: Path(input.run).parent,
         sandbox=GRADING_SANDBOX,
         last_memory_mb=grading_memory_mb(GRADING_RETRIES + 1),
+        variant=config["grading_variant"],
     shell:
         "{params.mlepipe} grade-run --run-dir {params.run_dir} --competition {wildcards.competition} "
         "--data-dir {params.data_dir} --leaderboards {params.leaderboards:q} "
         "--memory-mb {resources.mem_mb} --last-memory-mb {params.last_memory_mb} "
         "--time-limit-seconds 840 --sandbox {params.sandbox} "
-        "--grading-version {params.grading_version} --output {output.grade} > {log} 2>&1"
+        "--grading-version {params.grading_version} --variant {params.variant} --output {output.grade} > {log} 2>&1"
 
 
 rule competition_table:

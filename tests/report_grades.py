@@ -28,10 +28,19 @@ def record(
     status: str = "ok",
     reason: str | None = None,
     splits: tuple[str, ...] | None = None,
+    corrected: float | None | str = "same",
+    variant: str = "mlebench",
 ) -> dict:
+    """`score` is the mlebench variant's, `corrected` the corrected variant's (default the same);
+    `variant` the headline."""
     comp = REGISTRY.get(cid)
     where = Path("results/runs") / agent / hardware / cid / str(seed) / "submission.csv"
-    out = build_report(comp, where, score, score is not None, reason, t).to_dict()
+    corrected_score = score if corrected == "same" else corrected
+    verdicts = {
+        "mlebench": (score, reason if score is None else None),
+        "corrected": (corrected_score, (reason or "invalid") if corrected_score is None else None),
+    }
+    out = build_report(comp, where, score is not None, verdicts, t, variant).to_dict()
     out.update(
         agent=agent, agent_version="test", hardware=hardware, seed=seed, run_status=status,
         runner="bubblewrap", sandboxed=True, wall_seconds=1.5,

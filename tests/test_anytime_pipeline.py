@@ -91,7 +91,7 @@ def test_each_version_is_kept_and_graded_after_the_run(wf, thresholds):
         for entry, written in zip(timeline, schedule, strict=True):
             copy = folder / "logs" / f"v{written['version']}.csv"
             assert entry["sha256"] == hashlib.sha256(copy.read_bytes()).hexdigest()
-            score, reason = score_submission(copy, competition, wf.root / "data")
+            score, reason = score_submission(copy, competition, wf.root / "data")["mlebench"]
             assert reason is None and entry["score"] == score and entry["valid"]
             assert entry["medal"] == medal(score, thresholds)
             assert entry["any_medal"] == (entry["medal"] != "none")

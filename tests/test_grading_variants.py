@@ -4,6 +4,7 @@ differ, and each variant gives the verdict expected of it (tests/variant_cases/)
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 from variant_cases import INVALID, Prepared, case_modules
@@ -73,7 +74,7 @@ def _verdict(submission, p: Prepared):
 def _same(got, want) -> bool:
     if want == INVALID or got == INVALID:
         return got == want
-    if math.isnan(want) or math.isnan(got):  # MLE-bench's score of some valid submissions
+    if math.isnan(want) or math.isnan(got):  # MLE-bench reports a NaN score as valid
         return math.isnan(want) and math.isnan(got)
     return math.isclose(got, want, rel_tol=0, abs_tol=1e-5)
 
@@ -91,3 +92,12 @@ def test_the_variants_differ_as_the_rule_says(cid, rule, prepared):
             got[name] = _verdict(submission.copy(), p)
     assert _same(got["mlebench"], expected["mlebench"]), got
     assert _same(got["corrected"], expected["corrected"]), got
+
+
+def test_the_committed_list_of_rules_is_up_to_date():
+    doc = Path(__file__).resolve().parents[1] / "docs" / "grading-variants.md"
+    assert doc.read_text() == variants.rules_markdown(REGISTRY), (
+        "docs/grading-variants.md is out of date: run `python scripts/grading_rules_doc.py`"
+    )
+    for d in RULES:
+        assert f"| {d.competition} | `{d.rule}` |" in doc.read_text()

@@ -56,10 +56,11 @@ def test_fields_are_mlebench_grading_report_fields():
 
 def test_totals_agree_with_the_graders_batch_summary():
     from mlepipe.grading.report import build_report
+    from mlepipe.grading.variants import VARIANTS
     from mlepipe.registry import Registry
 
     reg = Registry()
-    reports = [build_report(reg.get(c), f"{c}.csv", s, True, None, T)
+    reports = [build_report(reg.get(c), f"{c}.csv", True, dict.fromkeys(VARIANTS, (s, None)), T)
                for c, s in (("spaceship-titanic", 0.95), ("spaceship-titanic", 0.6),
                             ("practice-wine", None))]  # fmt: skip
     ours = grading_report([r.to_dict() for r in reports])

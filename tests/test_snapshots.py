@@ -238,15 +238,18 @@ def test_each_distinct_version_is_scored_once_and_the_final_score_is_reused(
     broken = "not,a\nsubmission\n"
     run_dir = snapshots_of(tmp_path, [sample, broken, sample, answers])
     final = run_dir / "snapshots" / read_index(run_dir)[-1]["file"]
-    final_score = score_submission(final, comp, practice_data)
+    final_verdicts = score_submission(final, comp, practice_data)
+    final_score = final_verdicts["mlebench"]
     scorer = CountingScorer()
     final_sha = hashlib.sha256(answers.encode()).hexdigest()
     thresholds = Thresholds(gold=0.01, silver=0.1, bronze=0.5, median=1.0, lower_is_better=True)
     timeline = grade_timeline(
-        run_dir, comp, practice_data, thresholds, scorer, (final_sha, *final_score)
+        run_dir, comp, practice_data, thresholds, scorer, (final_sha, final_verdicts)
     )
     assert len(scorer.paths) == 2  # the sample and the broken file; the final was reused
-    direct = score_submission(comp.sample_submission_path(practice_data), comp, practice_data)
+    direct = score_submission(comp.sample_submission_path(practice_data), comp, practice_data)[
+        "mlebench"
+    ]
     assert [e["score"] for e in timeline] == [direct[0], None, direct[0], final_score[0]]
     assert [e["valid"] for e in timeline] == [True, False, True, True]
     assert timeline[1]["invalid_reason"]

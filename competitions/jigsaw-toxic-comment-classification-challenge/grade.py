@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from mlepipe.grading import variants
 from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import get_metric
 
@@ -45,9 +46,45 @@ def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> Non
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:
     spec = _spec(competition)
     targets = spec.targets(answers)
-    sub, ans = align(submission, answers, spec, targets=targets)
+    if variants.follows_mlebench(competition, "repeated-id-scored"):
+        sub, ans = _paired_by_sorted_ids(submission, answers, spec, targets)
+    else:
+        sub, ans = align(submission, answers, spec, targets=targets)
     scored = (ans[targets].sum(axis=1) >= 0).to_numpy()
-    predictions = _as_numbers(sub.loc[scored, targets], " in scored rows")
+    # MLE-bench reads the predictions in the file's column order, against the answers' order.
+    in_file_order = variants.follows_mlebench(competition, "columns-in-file-order")
+    columns = [c for c in sub.columns if c in targets] if in_file_order else targets
+    predictions = _as_numbers(sub.loc[scored, columns], " in scored rows")
     metric = get_metric(spec.metric)
     y_true = ans.loc[scored, targets].to_numpy(dtype=float)
     return metric.fn(y_true, predictions.to_numpy(dtype=float), **spec.metric_params)
+
+
+def _paired_by_sorted_ids(
+    submission: pd.DataFrame, answers: pd.DataFrame, spec: GradingSpec, targets: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows paired as MLE-bench pairs them: both sorted by id and taken by position, without
+    checking that the ids agree. A repeated id stands in for the id it displaces; an id that
+    the answers lack, or a different number of scored rows, fails."""
+    (key,) = spec.id_columns
+    missing = [c for c in (key, *targets) if c not in submission.columns]
+    if missing:
+        raise InvalidSubmission(f"missing column(s) {missing}")
+    if spec.extra_columns == "refuse" and len(submission.columns) != len(targets) + 1:
+        raise InvalidSubmission("columns other than the id and the six labels")
+    if len(submission) != len(answers):
+        raise InvalidSubmission(f"{len(submission)} rows, expected {len(answers)}")
+    # A stable sort: the rows of a repeated id keep the file's order (MLE-bench's sort need
+    # not; it matters only where the repeated rows differ).
+    sub = submission.sort_values(key, kind="stable").reset_index(drop=True)
+    ans = answers.sort_values(key, kind="stable").reset_index(drop=True)
+    scored_ids = pd.Series((ans[targets].sum(axis=1) >= 0).to_numpy(), index=ans[key])
+    if not sub[key].isin(ans[key]).all():
+        raise InvalidSubmission("ids that the answers do not have")
+    sub_scored = scored_ids.loc[sub[key]].to_numpy()
+    if sub_scored.sum() != scored_ids.sum():
+        raise InvalidSubmission("another number of scored rows than the answers have")
+    # The scored rows of each, paired by position; both frames laid out on the answers' rows.
+    sub = sub[sub_scored].reset_index(drop=True)
+    ans = ans[scored_ids.to_numpy()].reset_index(drop=True)
+    return sub, ans

@@ -5,6 +5,10 @@ patient, every week in the test range). Only the rows of the three latest measur
 patient are scored; the other rows must be present but are otherwise ignored, so an empty FVC is
 accepted there. Which rows are scored is private, so the validator asks for an FVC in every row.
 An empty Confidence counts as 0, which the metric raises to its floor of 70.
+
+In the mlebench grading variant, rows are paired as MLE-bench pairs them (rule
+`scored-weeks-only`) and empty or infinite values are scored as its formula takes them (rule
+`non-finite-values-scored`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from mlepipe.grading import variants
 from mlepipe.grading.checks import GradingSpec, InvalidSubmission, align
 from mlepipe.metrics import get_metric
 
@@ -61,11 +66,49 @@ def validate(submission: pd.DataFrame, sample: pd.DataFrame, competition) -> Non
 
 def score(submission: pd.DataFrame, answers: pd.DataFrame, competition) -> float:
     answers = answers.reset_index(drop=True)
-    sub = _aligned(submission, answers, competition)
-    keep = scored_rows(answers)
-    sub, ans = sub[keep], answers[keep]
-    _require_fvc(sub, "scored row(s)")
+    if variants.follows_mlebench(competition, "scored-weeks-only"):
+        sub, ans = _paired_as_mlebench(submission, answers)
+    else:
+        sub = _aligned(submission, answers, competition)
+        keep = scored_rows(answers)
+        sub, ans = sub[keep], answers[keep]
     spec = GradingSpec.of(competition)
-    metric = get_metric(spec.metric)
+    y_true = ans["FVC"].to_numpy(dtype=float)
     y_pred = np.column_stack([sub["FVC"].to_numpy(), sub["Confidence"].to_numpy()])
-    return metric.fn(ans["FVC"].to_numpy(dtype=float), y_pred, **spec.metric_params)
+    if variants.follows_mlebench(competition, "non-finite-values-scored"):
+        # MLE-bench's formula takes NaN and infinities as they come (NaN stays NaN, an infinite
+        # error is capped, an infinite sigma gives -inf).
+        with np.errstate(all="ignore"):
+            sigma = np.maximum(y_pred[:, 1], spec.metric_params.get("sigma_min", 70.0))
+            error = np.minimum(
+                np.abs(y_true - y_pred[:, 0]), spec.metric_params.get("error_max", 1000.0)
+            )
+            return float(np.mean(-np.sqrt(2) * error / sigma - np.log(np.sqrt(2) * sigma)))
+    _require_fvc(sub, "scored row(s)")
+    metric = get_metric(spec.metric)
+    return metric.fn(y_true, y_pred, **spec.metric_params)
+
+
+def _paired_as_mlebench(
+    submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows as MLE-bench pairs them: every submitted Patient_Week must exist; only the
+    scored weeks the submission gives are scored, both sides sorted by Patient_Week and paired
+    by position. Rows of unscored weeks may be left out or repeated; a scored week left out is
+    not scored; one repeated leaves the two sides of different lengths, which fails."""
+    missing = [c for c in (KEY, *TARGETS) if c not in submission.columns]
+    if missing:
+        raise InvalidSubmission(f"missing column(s) {missing}")
+    unknown = ~submission[KEY].isin(answers[KEY])
+    if unknown.any():
+        raise InvalidSubmission(f"unknown Patient_Week {submission.loc[unknown, KEY].iloc[0]!r}")
+    for col in TARGETS:
+        if not pd.api.types.is_numeric_dtype(submission[col]):
+            raise InvalidSubmission(f"column '{col}' must hold numbers")
+    sub = submission.assign(Confidence=submission["Confidence"].fillna(0.0))
+    ans = answers[scored_rows(answers)]
+    sub = sub[sub[KEY].isin(ans[KEY])].sort_values(KEY)
+    ans = ans[ans[KEY].isin(sub[KEY])].sort_values(KEY)
+    if len(sub) != len(ans):
+        raise InvalidSubmission("a scored Patient_Week is repeated")
+    return sub.reset_index(drop=True), ans.reset_index(drop=True)

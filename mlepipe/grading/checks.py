@@ -38,6 +38,7 @@ import pandas as pd
 from pandas.api.types import is_bool_dtype, is_float_dtype, is_integer_dtype
 
 from mlepipe import formats
+from mlepipe.grading import variants
 from mlepipe.registry import Competition
 
 
@@ -77,6 +78,10 @@ def read_csv_submission(path: Path) -> pd.DataFrame:
 # Checking a submission against a template (answers or sample submission)
 
 
+# A grading rule that several competitions declare; the branch is the cell check below.
+EMPTY_CELLS = "empty-cells-scored"
+
+
 @dataclass(frozen=True)
 class GradingSpec:
     metric: str
@@ -94,6 +99,9 @@ class GradingSpec:
     score_rows: dict[str, Any]
     # target column -> the answers column that holds its truth under another name
     answer_columns: dict[str, str]
+    # Empty cells go on to the metric instead of being refused: MLE-bench's behaviour in the
+    # competitions that declare the grading rule `empty-cells-scored`, in its variant only.
+    empty_cells_scored: bool = False
 
     @classmethod
     def of(cls, competition: Competition) -> GradingSpec:
@@ -113,6 +121,8 @@ class GradingSpec:
             metric_inputs=dict(g.get("metric_inputs") or {}),
             score_rows=dict(g.get("score_rows") or {}),
             answer_columns=dict(g.get("answer_columns") or {}),
+            empty_cells_scored=variants.declares(competition, EMPTY_CELLS)
+            and variants.follows_mlebench(competition, EMPTY_CELLS),
         )
 
     def targets(self, template: pd.DataFrame) -> list[str]:
@@ -262,12 +272,12 @@ def _check_cells(
                     raise InvalidSubmission(
                         f"column '{col}' has non-numeric value(s) {_examples(bad)}"
                     )
-            if values.isna().any():
+            if values.isna().any() and not spec.empty_cells_scored:
                 raise InvalidSubmission(
                     f"column '{col}' has {int(values.isna().sum())} empty/NaN cell(s)"
                 )
             arr = values.to_numpy(dtype=float)
-            if not np.isfinite(arr).all():
+            if np.isinf(arr).any():
                 raise InvalidSubmission(f"column '{col}' has infinite value(s)")
             if spec.prediction == "probability" and ((arr < 0) | (arr > 1)).any():
                 raise InvalidSubmission(
@@ -286,7 +296,7 @@ def _check_cells(
                 )
     elif spec.prediction == "label":
         for col in targets:
-            if sub[col].isna().any():
+            if sub[col].isna().any() and not spec.empty_cells_scored:
                 raise InvalidSubmission(
                     f"column '{col}' has {int(sub[col].isna().sum())} empty cell(s)"
                 )

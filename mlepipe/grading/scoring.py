@@ -126,6 +126,33 @@ def score_aligned(sub: pd.DataFrame, ans: pd.DataFrame, spec: GradingSpec) -> fl
     inputs = {name: ans[column].to_numpy() for name, column in spec.metric_inputs.items()}
     y_true = _column_values(ans, targets)
     y_pred = _column_values(sub, targets)
+    if spec.empty_cells_scored and sub[targets].isna().any().any():
+        return _empty_cells_as_mlebench(spec, y_true, y_pred, inputs)
+    return _metric(spec).fn(y_true, y_pred, **inputs, **spec.metric_params)
+
+
+# What MLE-bench 783b15a's implementation of a metric gives for a scored prediction left empty,
+# where a competition lets empty cells reach the metric (grading rule `empty-cells-scored`, the
+# mlebench variant only). A metric not listed is scikit-learn's, which refuses NaN: invalid.
+WRONG_LABEL = "wrong label"
+EMPTY_CELL_OUTCOMES: dict[str, float | str] = {
+    # scikit-learn's f1_score takes NaN for a label of its own, never right
+    "f1_micro": WRONG_LABEL,
+    # its own loop: the precision is NaN, which fails its `> 0` test
+    "f1_probabilistic": 0.0,
+    # numpy: the trip's percentiles, and so the mean, are NaN
+    "haversine_p50_p95_mean": float("nan"),
+}
+
+
+def _empty_cells_as_mlebench(spec: GradingSpec, y_true, y_pred, inputs) -> float:
+    outcome = EMPTY_CELL_OUTCOMES.get(spec.metric)
+    if outcome is None:
+        raise InvalidSubmission(f"{spec.metric} cannot be computed with empty predictions")
+    if outcome != WRONG_LABEL:
+        return float(outcome)
+    # A label that no answer holds, where the prediction is empty.
+    y_pred = np.where(pd.isna(y_pred), "\x00empty", y_pred.astype(object))
     return _metric(spec).fn(y_true, y_pred, **inputs, **spec.metric_params)
 
 

@@ -218,6 +218,7 @@ def dice_hausdorff_combo(
     width: Any = None,
     dice_weight: float = 0.4,
     hausdorff_weight: float = 0.6,
+    pred_ids: Sequence[str] | None = None,
 ) -> float:
     """uw-madison-gi-tract-image-segmentation's score.
 
@@ -225,7 +226,8 @@ def dice_hausdorff_combo(
     ("case<c>_day<d>_slice_<s>"). Dice is computed per row, skipping rows where both masks are
     empty. For the Hausdorff part the classes of a slice are OR-ed and the slices of a case/day
     stacked (in id order) into a volume; volumes where both are empty are skipped
-    (see hausdorff_unit).
+    (see hausdorff_unit). `pred_ids`, where given, groups the predicted masks into volumes by
+    other ids than the answers' (MLE-bench groups each file by its own ids).
     """
     n = same_length(y_true, y_pred)
     if ids is None or len(ids) != n:
@@ -240,7 +242,8 @@ def dice_hausdorff_combo(
         pred.append(pm)
         total = int(tm.sum()) + int(pm.sum())
         dice.append(float("nan") if total == 0 else 2 * int((tm & pm).sum()) / total)
-    true_volumes, pred_volumes = _volumes(truth, ids), _volumes(pred, ids)
+    own = ids if pred_ids is None else [str(i) for i in pred_ids]
+    true_volumes, pred_volumes = _volumes(truth, ids), _volumes(pred, own)
     distances = [hausdorff_unit(pred_volumes[d], true_volumes[d]) for d in true_volumes]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN is handled just below

@@ -317,26 +317,41 @@ def write_chart(chart: alt.TopLevelMixin, title: str, html_path=None, svg_path=N
         Path(svg_path).write_text(vlc.vegalite_to_svg(chart.to_dict(), vl_version=_vl_version()))
 
 
+def _headline(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the headline grading variant, which the report tables put first."""
+    if "grading_variant" not in frame or frame.empty:
+        return frame
+    return frame[frame["grading_variant"] == frame["grading_variant"].iloc[0]]
+
+
+def _variant_label(frame: pd.DataFrame) -> str:
+    if "grading_variant" not in frame or frame.empty:
+        return ""
+    return f" (grading variant {frame['grading_variant'].iloc[0]})"
+
+
 def write_charts(
     summary: pd.DataFrame, table: pd.DataFrame, outputs: Mapping[str, str | Path]
 ) -> None:
     """Writes `medal_rate_{html,svg}`, `medal_rate_vs_cost_{html,svg}` and `scores_{html,svg}`
-    where `outputs` names a path."""
+    where `outputs` names a path. The charts show the headline grading variant (the tables'
+    first rows) only."""
+    summary, table, label = _headline(summary), _headline(table), _variant_label(table)
     write_chart(
         medal_rate_chart(summary),
-        "Any-medal rate per agent and split",
+        f"Any-medal rate per agent and split{_variant_label(summary)}",
         outputs.get("medal_rate_html"),
         outputs.get("medal_rate_svg"),
     )
     write_chart(
         medal_rate_vs_cost_chart(summary),
-        "Any-medal rate against cost per run",
+        f"Any-medal rate against cost per run{label}",
         outputs.get("medal_rate_vs_cost_html"),
         outputs.get("medal_rate_vs_cost_svg"),
     )
     write_chart(
         score_chart(table),
-        "Scores per run against medal thresholds",
+        f"Scores per run against medal thresholds{label}",
         outputs.get("scores_html"),
         outputs.get("scores_svg"),
     )

@@ -10,6 +10,9 @@ and the Markdown table of its README.
   that aggregation script reads.
 - `leaderboard.md`: per agent and hardware, the any-medal rate (mean ± SEM over seeds, percent)
   for Low (= Lite), Medium, High and All (split75), with the time limit and the hardware.
+
+All of it follows the mlebench grading variant (MLE-bench 783b15a's verdicts), whatever the
+experiment's headline variant.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlepipe.grading.report import record_in_variant
+from mlepipe.grading.variants import MLEBENCH
 from mlepipe.registry import Registry
 from mlepipe.reports.stats import Bootstrap
 from mlepipe.reports.summary import summarize, with_medals_known
@@ -160,7 +165,10 @@ def export_leaderboard(
     hardware: Mapping[str, Mapping],
     missing_seeds: str = "pad",
 ) -> tuple[list[Path], Path]:
-    """Writes `<out_dir>/runs/...` and `<out_dir>/leaderboard.md`; returns their paths."""
+    """Writes `<out_dir>/runs/...` and `<out_dir>/leaderboard.md`; returns their paths. Both
+    follow the mlebench grading variant, whatever the experiment's headline: they are
+    MLE-bench's own format, compared with its published numbers."""
+    records = [record_in_variant(r, MLEBENCH) for r in records]
     out_dir = Path(out_dir)
     reports = write_run_groups(records, out_dir / "runs")
     table = out_dir / "leaderboard.md"

@@ -21,12 +21,14 @@ from __future__ import annotations
 import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 import pandas as pd
 
+from mlepipe.grading.variants import MLEBENCH, VARIANTS
 from mlepipe.registry import DERIVED_SPLITS, Registry, RegistryError
 from mlepipe.reports.stats import Bootstrap, bootstrap_rate, mean_pass_at_k, paired_comparison
 
@@ -58,7 +60,11 @@ PER_COMPETITION_COLUMNS = [
     "invalid_reason", "run_status", "sandboxed", "practice", "wall_seconds",
     "model_requests", "prompt_tokens", "completion_tokens", "cost_usd", "budget_exhausted",
     "cpu_seconds", "peak_memory_mb", "gpu_hours", "disk_used_peak_mb", "disk_used_end_mb",
+    "grading_variant", "mlebench_score", "mlebench_medal", "mlebench_valid_submission",
+    "corrected_score", "corrected_medal", "corrected_valid_submission",
 ]  # fmt: skip
+# The fields of each variant that the per-competition table shows beside the headline's.
+VARIANT_SHOWN = ["score", "medal", "valid_submission"]
 MEDALS = ("gold", "silver", "bronze")
 
 
@@ -98,9 +104,75 @@ def grades_frame(records: list[dict]) -> pd.DataFrame:
     return frame.sort_values(["agent", "hardware", "competition_id", "seed"]).reset_index(drop=True)
 
 
+# A grade's fields that differ between grading variants (its `variants` holds each one's).
+VARIANT_FIELDS = [
+    "score", "valid_submission", "invalid_reason", "any_medal", "gold_medal", "silver_medal",
+    "bronze_medal", "above_median",
+]  # fmt: skip
+
+
+def headline_variant(grades: pd.DataFrame) -> str:
+    """The variant the grades' MLE-bench fields follow (the experiment's `grading_variant`);
+    mlebench for grades made before there were variants."""
+    if "grading_variant" not in grades or grades["grading_variant"].isna().all():
+        return MLEBENCH
+    return str(grades["grading_variant"].dropna().mode().iloc[0])
+
+
+def in_variant(grades: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The grades as variant `name` gives them: each grade's verdict and medals from its
+    `variants`, and a `grading_variant` column. A grade without `variants` (made before there
+    were variants) keeps its own fields."""
+    grades = grades.copy()
+    if "variants" in grades:
+        for i, held in grades["variants"].items():
+            if isinstance(held, dict) and name in held:
+                for field in VARIANT_FIELDS:
+                    grades.at[i, field] = held[name][field]
+        grades = grades.drop(columns="variants")
+    if not grades.empty and "gold_medal" in grades:
+        medal = np.select(
+            [grades[m].astype(bool) for m in ("gold_medal", "silver_medal", "bronze_medal")],
+            list(MEDALS),
+            default="none",
+        )
+        grades["medal"] = pd.Series(medal, index=grades.index).where(grades["medals_known"])
+    grades["grading_variant"] = name
+    return grades
+
+
+def variants_in_order(grades: pd.DataFrame) -> list[str]:
+    """Both grading variants, the headline first."""
+    headline = headline_variant(grades)
+    return [headline] + [v for v in VARIANTS if v != headline]
+
+
+def per_variant(grades: pd.DataFrame, table: Callable[[pd.DataFrame], pd.DataFrame]):
+    """`table` of the grades in each grading variant, stacked with a `grading_variant` column
+    (the first one), the headline's rows first."""
+    parts = []
+    for name in variants_in_order(grades):
+        part = table(in_variant(grades, name))
+        if part.empty:
+            continue
+        part = part.drop(columns="grading_variant", errors="ignore")
+        part.insert(0, "grading_variant", name)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def per_competition(grades: pd.DataFrame) -> pd.DataFrame:
-    """One row per run. Medal columns are missing values (not False) where thresholds are
-    unknown, so that the table does not claim a measured "no medal"."""
+    """One row per run, in the headline grading variant (named by `grading_variant`), with each
+    variant's score, medal and validity beside it (`mlebench_score`, `corrected_medal`, ...).
+    Medal columns are missing values (not False) where thresholds are unknown, so that the
+    table does not claim a measured "no medal"."""
+    grades = grades.copy()
+    grades["grading_variant"] = headline_variant(grades)
+    for name in VARIANTS:
+        shown = in_variant(grades, name)
+        for field in VARIANT_SHOWN:
+            if field in shown:
+                grades[f"{name}_{field}"] = shown[field]
     table = grades[[c for c in PER_COMPETITION_COLUMNS if c in grades.columns]].copy()
     if "medals_known" in table:
         for col in ("any_medal", "above_median"):
@@ -422,7 +494,13 @@ def print_run_summary(
             summary = pd.DataFrame()
         if not summary.empty and set(GROUP + ["any_medal_pct"]) <= set(summary):
             say("Any-medal rate (mean ± SEM over seeds), over competitions with known medals:")
+            if "grading_variant" in summary:
+                say(
+                    f"  (headline grading variant: {summary['grading_variant'].iloc[0]}; "
+                    "mlebench = MLE-bench 783b15a's verdicts, corrected = ours)"
+                )
             for r in summary.to_dict("records"):
+                label = f"[{r['grading_variant']}] " if "grading_variant" in r else ""
                 known, total = r.get("medal_competitions"), r.get("competitions")
                 n = (
                     f"{int(known)} of {total} competitions with known medals"
@@ -430,7 +508,7 @@ def print_run_summary(
                     else f"{total} competitions"  # a summary from before the column existed
                 )
                 say(
-                    f"  {r['agent']} / {r['hardware']}, {r['split']}: "
+                    f"  {label}{r['agent']} / {r['hardware']}, {r['split']}: "
                     f"{_rate_text(r['any_medal_pct'], r.get('any_medal_pct_sem', np.nan))} "
                     f"({n}, {r.get('seeds')} seeds)"
                 )

@@ -15,11 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from mlepipe.grading.variants import MLEBENCH, VARIANTS
 from mlepipe.reports.stats import Bootstrap
 from mlepipe.reports.summary import (
     compare_agents,
+    headline_variant,
     load_grades,
     per_competition,
+    per_variant,
     summarize,
 )
 
@@ -32,6 +35,14 @@ MISSING_NOTES = {
     "(missing_seeds: drop): a seed's rate is over the competitions it has, pass@k over the runs "
     "that exist (n/a where a competition has fewer than k).",
 }
+
+
+def variant_note(headline: str) -> str:
+    return (
+        f"Headline grading variant: {headline} (its rows come first). Each row is graded in "
+        "the variant its first column names: mlebench gives MLE-bench 783b15a's verdicts, bugs "
+        "included; corrected is ours (the rules in which they differ: docs/grading-variants.md). "
+    )
 
 
 def statistics_note(missing_seeds: str, bootstrap: Bootstrap) -> str:
@@ -165,6 +176,7 @@ def _pass_columns(frame: pd.DataFrame) -> list[Column]:
 
 def summary_columns(summary: pd.DataFrame) -> list[Column]:
     cols = [
+        Column("Grading variant", lambda r: text(r.get("grading_variant"))),
         Column("Agent", lambda r: text(r.get("agent"))),
         Column("Hardware", lambda r: text(r.get("hardware"))),
         Column("Split", lambda r: text(r.get("split"))),
@@ -196,6 +208,7 @@ def summary_columns(summary: pd.DataFrame) -> list[Column]:
 
 def category_columns(table: pd.DataFrame) -> list[Column]:
     return [
+        Column("Grading variant", lambda r: text(r.get("grading_variant"))),
         Column("Agent", lambda r: text(r.get("agent"))),
         Column("Hardware", lambda r: text(r.get("hardware"))),
         Column("MLE-bench category", lambda r: text(r.get("category"))),
@@ -272,6 +285,16 @@ def per_competition_columns() -> list[Column]:
         Column("GPU-hours", lambda r: number(r.get("gpu_hours")), numeric=True),
         Column("Disk peak (MB)", lambda r: number(r.get("disk_used_peak_mb")), numeric=True),
         Column("Invalid reason", lambda r: optional_text(r.get("invalid_reason"))),
+        Column("Headline grading variant", lambda r: text(r.get("grading_variant"))),
+        *[
+            Column(label, lambda r, k=f"{v}_{key}", f=fmt: f(r.get(k)), numeric=numeric)
+            for v in VARIANTS
+            for label, key, fmt, numeric in (
+                (f"Score ({v})", "score", number, True),
+                (f"Medal ({v})", "medal", text, False),
+                (f"Valid ({v})", "valid_submission", yes_no, False),
+            )
+        ],
     ]
 
 
@@ -361,6 +384,12 @@ def markdown_table(title: str, note: str, columns: list[Column], rows: list[list
 
 def _readable_order(table: pd.DataFrame) -> pd.DataFrame:
     keys = [c for c in ("competition_id", "agent", "hardware", "seed") if c in table]
+    if "grading_variant" in table:
+        # The headline's rows first, as the table holds them.
+        order = {v: i for i, v in enumerate(dict.fromkeys(table["grading_variant"]))}
+        table = table.assign(_variant=table["grading_variant"].map(order))
+        keys = ["_variant", *keys]
+        return table.sort_values(keys, kind="stable").drop(columns="_variant")
     return table.sort_values(keys, kind="stable") if keys else table
 
 
@@ -391,27 +420,29 @@ def write_tables(
     `outputs` names a path for them; returns the three tables."""
     bootstrap = bootstrap or Bootstrap()
     stats = {"missing_seeds": missing_seeds, "bootstrap": bootstrap}
+    # Every table holds both grading variants, the headline's rows first.
+    headline = headline_variant(grades) if not grades.empty else MLEBENCH
     tables = {
         "per_competition": per_competition(grades),
-        "summary": summarize(grades, **stats),
-        "by_category": summarize(grades, by="category", **stats),
+        "summary": per_variant(grades, lambda g: summarize(g, **stats)),
+        "by_category": per_variant(grades, lambda g: summarize(g, by="category", **stats)),
     }
     views = {
         "per_competition": (
             "Scores per competition",
-            PER_COMPETITION_NOTE,
+            variant_note(headline) + PER_COMPETITION_NOTE,
             per_competition_columns(),
             _readable_order(tables["per_competition"]),
         ),
         "summary": (
             "Summary per agent, hardware and split",
-            summary_note(missing_seeds, bootstrap),
+            variant_note(headline) + summary_note(missing_seeds, bootstrap),
             summary_columns(tables["summary"]),
             tables["summary"],
         ),
         "by_category": (
             "Summary per agent, hardware and MLE-bench category",
-            category_note(missing_seeds, bootstrap),
+            variant_note(headline) + category_note(missing_seeds, bootstrap),
             category_columns(tables["by_category"]),
             tables["by_category"],
         ),

@@ -1,6 +1,7 @@
-"""smartphone-decimeter-2022: MLE-bench pairs each trip's rows by position, not by epoch."""
+"""smartphone-decimeter-2022: MLE-bench pairs each trip's rows by position, not by epoch, and
+returns a NaN score, as a valid submission, for an empty coordinate."""
 
-from variant_cases import Prepared
+from variant_cases import INVALID, Prepared
 
 COMPETITION = "smartphone-decimeter-2022"
 
@@ -12,4 +13,15 @@ def epochs_in_reverse_order(p: Prepared):
     return p.perfect.iloc[::-1], {"mlebench": 20.18526, "corrected": 0.0}
 
 
-CASES = {"rows-by-position-within-trip": epochs_in_reverse_order}
+def empty_coordinate(p: Prepared):
+    # The perfect submission with one latitude left empty: MLE-bench's grader returns NaN
+    # (checked), which its report counts as a valid submission; invalid here.
+    sub = p.perfect.copy()
+    sub.loc[0, "LatitudeDegrees"] = float("nan")
+    return sub, {"mlebench": float("nan"), "corrected": INVALID}
+
+
+CASES = {
+    "rows-by-position-within-trip": epochs_in_reverse_order,
+    "empty-cells-scored": empty_coordinate,
+}
