@@ -13,6 +13,26 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def needs_bubblewrap_and_mirror() -> Path:
+    """The reference data beside the checkout (../shared), for a test module that runs agents
+    under bubblewrap on real Kaggle data; skips the whole module, saying what is missing,
+    without either."""
+    import pytest
+
+    if not shutil.which("bwrap"):
+        pytest.skip(
+            "bubblewrap is not installed (apt-get install bubblewrap)", allow_module_level=True
+        )
+    shared = REPO.parent / "shared"
+    if not (shared / "kaggle-mirror").is_dir():
+        pytest.skip(
+            f"no Kaggle mirror at {shared / 'kaggle-mirror'} (optional)", allow_module_level=True
+        )
+    return shared
+
+
 WORKFLOW_PARTS = ("Snakefile", "rules", "scripts", "report", "config", "profiles", "slurm")
 BIN = Path(sys.executable).parent
 

@@ -9,25 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 
 import pandas as pd
 import pytest
 
 from mlepipe.grading.report import score_submission
 from mlepipe.registry import Registry
-from pipeline import REPO, Workflow
+from pipeline import REPO, Workflow, needs_bubblewrap_and_mirror
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
-if not shutil.which("bwrap"):
-    pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)", allow_module_level=True)
-
-SHARED = REPO.parent / "shared"
-if not (SHARED / "kaggle-mirror").is_dir():
-    pytest.skip(
-        f"no Kaggle mirror at {SHARED / 'kaggle-mirror'} (optional)", allow_module_level=True
-    )
+SHARED = needs_bubblewrap_and_mirror()
 
 COMPETITION = "spaceship-titanic"
 LIMIT = 120

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -25,18 +24,11 @@ from mlepipe.bundle import (
     stale_runs,
     unpack,
 )
-from pipeline import REPO, Workflow
+from pipeline import REPO, Workflow, needs_bubblewrap_and_mirror
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
-if not shutil.which("bwrap"):
-    pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)", allow_module_level=True)
-
-SHARED = REPO.parent / "shared"
-if not (SHARED / "kaggle-mirror").is_dir():
-    pytest.skip(
-        f"no Kaggle mirror at {SHARED / 'kaggle-mirror'} (optional)", allow_module_level=True
-    )
+SHARED = needs_bubblewrap_and_mirror()
 
 COMPETITION = "spaceship-titanic"
 AGENTS = ["dummy", "baseline"]

@@ -12,18 +12,11 @@ import pytest
 import yaml
 
 from mlepipe.grading.medals import thresholds_from_leaderboard
-from pipeline import REPO, Workflow, jobs_planned
+from pipeline import REPO, Workflow, jobs_planned, needs_bubblewrap_and_mirror
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
-if not shutil.which("bwrap"):
-    pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)", allow_module_level=True)
-
-SHARED = REPO.parent / "shared"
-if not (SHARED / "kaggle-mirror").is_dir():
-    pytest.skip(
-        f"no Kaggle mirror at {SHARED / 'kaggle-mirror'} (optional)", allow_module_level=True
-    )
+SHARED = needs_bubblewrap_and_mirror()
 
 # Small real competitions: a dev one (spaceship), one with its own prepare.py (nomad2018) and one
 # with its own grade.py (detecting-insults).

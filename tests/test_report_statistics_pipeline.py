@@ -7,24 +7,16 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pandas as pd
 import pytest
 
 from mlepipe.grading.report import MLEBENCH_FIELDS
-from pipeline import REPO, Workflow
+from pipeline import Workflow, needs_bubblewrap_and_mirror
 
 pytestmark = [pytest.mark.slow, pytest.mark.sandbox]
 
-if not shutil.which("bwrap"):
-    pytest.skip("bubblewrap is not installed (apt-get install bubblewrap)", allow_module_level=True)
-
-SHARED = REPO.parent / "shared"
-if not (SHARED / "kaggle-mirror").is_dir():
-    pytest.skip(
-        f"no Kaggle mirror at {SHARED / 'kaggle-mirror'} (optional)", allow_module_level=True
-    )
+SHARED = needs_bubblewrap_and_mirror()
 
 # A dev competition (no MLE-bench category recorded) and a Lite one (Text Classification).
 COMPETITIONS = ["spaceship-titanic", "detecting-insults-in-social-commentary"]
