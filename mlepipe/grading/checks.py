@@ -78,8 +78,14 @@ def read_csv_submission(path: Path) -> pd.DataFrame:
 # Checking a submission against a template (answers or sample submission)
 
 
-# A grading rule that several competitions declare; the branch is the cell check below.
+# Grading rules that several competitions declare; the branch is the cell check below.
 EMPTY_CELLS = "empty-cells-scored"
+INFINITE_CELLS = "infinite-cells-scored"
+
+
+def _follows_mlebench(competition: Competition, rule: str) -> bool:
+    """Whether the competition declares the shared ``rule`` and the mlebench variant applies."""
+    return variants.declares(competition, rule) and variants.follows_mlebench(competition, rule)
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,8 @@ class GradingSpec:
     # Empty cells go on to the metric instead of being refused: MLE-bench's behaviour in the
     # competitions that declare the grading rule `empty-cells-scored`, in its variant only.
     empty_cells_scored: bool = False
+    # Likewise infinite numbers (rule `infinite-cells-scored`).
+    infinite_cells_scored: bool = False
 
     @classmethod
     def of(cls, competition: Competition) -> GradingSpec:
@@ -121,8 +129,8 @@ class GradingSpec:
             metric_inputs=dict(g.get("metric_inputs") or {}),
             score_rows=dict(g.get("score_rows") or {}),
             answer_columns=dict(g.get("answer_columns") or {}),
-            empty_cells_scored=variants.declares(competition, EMPTY_CELLS)
-            and variants.follows_mlebench(competition, EMPTY_CELLS),
+            empty_cells_scored=_follows_mlebench(competition, EMPTY_CELLS),
+            infinite_cells_scored=_follows_mlebench(competition, INFINITE_CELLS),
         )
 
     def targets(self, template: pd.DataFrame) -> list[str]:
@@ -277,7 +285,7 @@ def _check_cells(
                     f"column '{col}' has {int(values.isna().sum())} empty/NaN cell(s)"
                 )
             arr = values.to_numpy(dtype=float)
-            if np.isinf(arr).any():
+            if np.isinf(arr).any() and not spec.infinite_cells_scored:
                 raise InvalidSubmission(f"column '{col}' has infinite value(s)")
             if spec.prediction == "probability" and ((arr < 0) | (arr > 1)).any():
                 raise InvalidSubmission(

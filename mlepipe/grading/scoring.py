@@ -128,6 +128,8 @@ def score_aligned(sub: pd.DataFrame, ans: pd.DataFrame, spec: GradingSpec) -> fl
     y_pred = _column_values(sub, targets)
     if spec.empty_cells_scored and sub[targets].isna().any().any():
         return _empty_cells_as_mlebench(spec, y_true, y_pred, inputs)
+    if spec.infinite_cells_scored and np.isinf(y_pred.astype(float)).any():
+        return _infinite_cells_as_mlebench(spec, y_true, y_pred, inputs)
     return _metric(spec).fn(y_true, y_pred, **inputs, **spec.metric_params)
 
 
@@ -153,6 +155,29 @@ def _empty_cells_as_mlebench(spec: GradingSpec, y_true, y_pred, inputs) -> float
         return float(outcome)
     # A label that no answer holds, where the prediction is empty.
     y_pred = np.where(pd.isna(y_pred), "\x00empty", y_pred.astype(object))
+    return _metric(spec).fn(y_true, y_pred, **inputs, **spec.metric_params)
+
+
+# What MLE-bench 783b15a's implementation of a metric gives for an infinite prediction, where a
+# competition lets infinite cells reach the metric (rule `infinite-cells-scored`, the mlebench
+# variant only): clipped into the metric's range like any value outside it, or a NaN score.
+CLIPPED = "clipped"
+INFINITE_CELL_OUTCOMES: dict[str, float | str] = {
+    # it clips every prediction to [0, 1] first
+    "f1_probabilistic": CLIPPED,
+    # numpy: the distances, their percentiles and the mean are NaN
+    "haversine_p50_p95_mean": float("nan"),
+}
+
+
+def _infinite_cells_as_mlebench(spec: GradingSpec, y_true, y_pred, inputs) -> float:
+    outcome = INFINITE_CELL_OUTCOMES.get(spec.metric)
+    if outcome is None:
+        raise InvalidSubmission(f"{spec.metric} cannot be computed with infinite predictions")
+    if outcome != CLIPPED:
+        return float(outcome)
+    # Clipping makes +inf the top of the range and -inf the bottom, as the metric's own clip.
+    y_pred = np.clip(y_pred.astype(float), 0.0, 1.0)
     return _metric(spec).fn(y_true, y_pred, **inputs, **spec.metric_params)
 
 

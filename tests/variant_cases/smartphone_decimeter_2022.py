@@ -1,5 +1,5 @@
 """smartphone-decimeter-2022: MLE-bench pairs each trip's rows by position, not by epoch, and
-returns a NaN score, as a valid submission, for an empty coordinate."""
+returns a NaN score, as a valid submission, for an empty or infinite coordinate."""
 
 from variant_cases import INVALID, Prepared
 
@@ -21,7 +21,16 @@ def empty_coordinate(p: Prepared):
     return sub, {"mlebench": float("nan"), "corrected": INVALID}
 
 
+def infinite_coordinate(p: Prepared):
+    # The perfect submission with one longitude infinite: MLE-bench's grader returns NaN
+    # (checked), a valid submission there; invalid here.
+    sub = p.perfect.copy()
+    sub.loc[0, "LongitudeDegrees"] = float("inf")
+    return sub, {"mlebench": float("nan"), "corrected": INVALID}
+
+
 CASES = {
     "rows-by-position-within-trip": epochs_in_reverse_order,
     "empty-cells-scored": empty_coordinate,
+    "infinite-cells-scored": infinite_coordinate,
 }
