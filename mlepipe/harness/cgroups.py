@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import functools
 import math
 import os
 import re
 import secrets
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,21 +79,7 @@ class RunCgroup:
         """Kill what is left inside and remove the folders."""
         deadline = time.monotonic() + timeout
         for d in self.dirs:
-            while True:
-                for pid in _read_pids(d):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-                try:
-                    d.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as exc:
-                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.02)
+            _rmdir_while_busy(d, deadline, 0.02, before=functools.partial(_kill_all, d))
             # The shared parent goes too once no run uses it, so that the caller's own cgroup
             # can be removed later; with other runs inside this fails (EBUSY) and is ignored.
             try:
@@ -522,16 +510,7 @@ def remove_engine_cgroup(path: str, timeout: float = 3.0) -> None:
             continue
         below = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
         for folder in [*below, top]:
-            while True:
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as exc:
-                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.05)
+            _rmdir_while_busy(folder, deadline, 0.05)
         try:
             top.parent.rmdir()
         except OSError:  # other runs' folders are in it
@@ -562,3 +541,30 @@ def _hierarchies() -> list[Path]:
         return []
     return [Path(p[1]) for p in (line.split() for line in lines)
             if len(p) > 2 and p[2] in ("cgroup", "cgroup2")]  # fmt: skip
+
+
+def _kill_all(folder: Path) -> None:
+    for pid in _read_pids(folder):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _rmdir_while_busy(
+    folder: Path, deadline: float, pause: float, before: Callable[[], None] | None = None
+) -> None:
+    """Remove a cgroup folder, retrying while the kernel says it is busy (its processes are
+    still exiting) until ``deadline``; ``before`` runs ahead of every try."""
+    while True:
+        if before is not None:
+            before()
+        try:
+            folder.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                return
+            time.sleep(pause)
