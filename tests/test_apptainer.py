@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from mlepipe.harness.apptainer import ApptainerRunner, apptainer_command
-from mlepipe.harness.bubblewrap import GUARD_MOUNT
+from mlepipe.harness.bubblewrap import GUARD_MOUNT, GuardPipes
 from mlepipe.harness.runner import Command, Limits, Mount, SandboxError, SandboxUnavailable
 from mlepipe.harness.runners import get_runner
 
@@ -54,7 +54,9 @@ def _binds(argv: list[str]) -> dict[str, str]:
 
 def test_command_line_follows_the_contract(tmp_path):
     image = tmp_path / "agent.sif"
-    argv = apptainer_command("apptainer", image, _command(tmp_path), notes=[], guard_fd=9)
+    pipes = GuardPipes.open()
+    pipes.close()  # only their numbers are used
+    argv = apptainer_command("apptainer", image, _command(tmp_path), notes=[], guard=pipes)
     assert argv[:2] == ["apptainer", "exec"]
     head = argv[: argv.index(str(image))]
     # Isolation: fresh namespaces and file system, cleared environment, no home, loopback only.
@@ -71,10 +73,11 @@ def test_command_line_follows_the_contract(tmp_path):
     assert binds[str(Path(sys.prefix).resolve())].endswith(":ro")
     assert all(mode.endswith(":ro") for t, mode in binds.items() if "sklearn" in t)
     assert head[head.index("--pwd") + 1] == "/home"
-    # After the image: the guard, holding the harness's pipe, then the agent as given.
+    # After the image: the guard, holding the harness's pipes, then the agent as given.
     rest = argv[argv.index(str(image)) + 1 :]
-    assert rest[1:5] == ["-I", GUARD_MOUNT, "9", "--"]
-    assert rest[5:] == ["python", "/home/agent/main.py", "--data", "/home/data"]
+    fds = [str(pipes.life_read), str(pipes.report_write)]
+    assert rest[1:6] == ["-I", GUARD_MOUNT, *fds, "--"]
+    assert rest[6:] == ["python", "/home/agent/main.py", "--data", "/home/data"]
     assert SECRET not in " ".join(argv)
 
 
@@ -91,7 +94,9 @@ def test_environment_goes_through_apptainerenv_variables_only(tmp_path):
         assert launch.env["APPTAINERENV_OPENAI_API_KEY"] == SECRET
         assert launch.env["APPTAINERENV_SEED"] == "0"
         assert SECRET not in " ".join(launch.argv)
-        assert len(launch.held_fds) == 1 and len(launch.pass_fds) == 1
+        # The guard's two ends go in; the harness holds the others, the report's read end too.
+        assert len(launch.held_fds) == 2 and len(launch.pass_fds) == 2
+        assert launch.report_fd in launch.held_fds
     finally:
         for fd in (*launch.pass_fds, *launch.held_fds):
             os.close(fd)
@@ -158,6 +163,8 @@ def test_a_run_through_the_harness_with_a_stand_in_apptainer(tmp_path, monkeypat
     assert result.identity["sif"] == str(image.resolve())
     assert len(result.identity["sif_sha256"]) == 64
     assert result.enforced["network"].startswith("namespace")
+    # The guard reported, outside a PID namespace of its own too.
+    assert result.metering["disk_written_mb"] is not None, result.notes
 
 
 def test_a_file_bound_over_the_data_mount_comes_after_it(tmp_path):

@@ -180,11 +180,18 @@ def test_the_experiments_disk_use_and_cost_chart(experiment):
         # The writable mounts hold at least the logs and the submission at the end.
         assert 0 < used["disk_used_end_mb"] <= used["disk_used_peak_mb"], key
         assert grades[key]["disk_used_peak_mb"] == used["disk_used_peak_mb"]
+        # The agent wrote its submission (whole pages) at least.
+        folder = wf.results / "runs" / key[0] / key[1] / key[2] / str(key[3])
+        written = (folder / "submission.csv").stat().st_size / 2**20
+        assert written <= used["disk_written_mb"], key
+        assert grades[key]["disk_written_mb"] == used["disk_written_mb"]
     summary = pd.read_csv(wf.results / "reports" / "summary.csv")
     for agent in AGENTS:
         row = summary[(summary.agent == agent) & (summary.split == "all")].iloc[0]
         peaks = [r["metering"]["disk_used_peak_mb"] for k, r in runs.items() if k[0] == agent]
         assert row["disk_used_peak_mb_max"] == pytest.approx(max(peaks))
+        written = [r["metering"]["disk_written_mb"] for k, r in runs.items() if k[0] == agent]
+        assert row["disk_written_mb"] == pytest.approx(sum(written), abs=1e-3)
     # Neither agent has a gateway: no USD panel, a CPU-hours point per agent.
     svg = wf.results / "reports" / "medal_rate_vs_cost.svg"
     texts = svg_texts(svg)

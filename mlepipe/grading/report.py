@@ -382,6 +382,7 @@ def metering_fields(metering: dict[str, Any] | None) -> dict[str, Any]:
         "gpu_hours": metering.get("gpu_hours"),
         "disk_used_peak_mb": metering.get("disk_used_peak_mb"),
         "disk_used_end_mb": metering.get("disk_used_end_mb"),
+        "disk_written_mb": metering.get("disk_written_mb"),
     }
 
 

@@ -1,7 +1,7 @@
 """Runner ``apptainer``: the agent in a SIF image with Apptainer, the norm on Slurm GPU clusters.
 
     apptainer exec --containall --cleanenv --no-home --net --network none [--nv]
-        --bind SRC:DST:ro|rw ... --pwd DIR IMAGE.sif python -I guard.py FD -- AGENT ARGV
+        --bind SRC:DST:ro|rw ... --pwd DIR IMAGE.sif python -I guard.py FD REPORT_FD -- AGENT ARGV
 
 The contract is bubblewrap's: the run's mounts as given (public data read-only; submission,
 logs and code writable), the pipeline's Python environment read-only at its host path (its
@@ -38,7 +38,7 @@ from mlepipe.harness.bubblewrap import (
     GUARD_MOUNT,
     GUARD_SCRIPT,
     SANDBOX_HOME,
-    guarded_argv,
+    GuardPipes,
     practice_source_folders,
 )
 from mlepipe.harness.pyenv import python_env_paths
@@ -81,18 +81,17 @@ class ApptainerRunner(Runner):
             raise SandboxError("runner apptainer needs the agent's image: set `sif:` for it")
         if not self.image.is_file():
             raise SandboxError(f"the agent's SIF image {self.image} does not exist")
-        guard_read, guard_write = os.pipe()
+        pipes = GuardPipes.open()
         try:
             argv = apptainer_command(
-                self.executable() or "apptainer", self.image, command, notes, guard_fd=guard_read
+                self.executable() or "apptainer", self.image, command, notes, guard=pipes
             )
         except BaseException:
-            os.close(guard_read)
-            os.close(guard_write)
+            pipes.close()
             raise
         env = {f"APPTAINERENV_{k}": v for k, v in command.env.items()}
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")  # to find apptainer's helpers
-        return Launch(argv, env=env, cwd="/", pass_fds=[guard_read], held_fds=[guard_write])
+        return pipes.launch(argv, env=env, cwd="/")
 
     def decode_status(self, returncode: int) -> tuple[int | None, int | None]:
         """apptainer reports the command's end by a signal N as exit status 128 + N."""
@@ -111,7 +110,7 @@ class ApptainerRunner(Runner):
 
 
 def apptainer_command(
-    apptainer: str, image: Path, command: Command, notes: list[str], guard_fd: int | None = None
+    apptainer: str, image: Path, command: Command, notes: list[str], guard: GuardPipes | None = None
 ) -> list[str]:
     """The apptainer command line of ``command`` (environment excepted: see the module)."""
     argv = [
@@ -128,9 +127,9 @@ def apptainer_command(
     for m in command.mounts:
         binds.append(f"{os.path.abspath(m.source)}:{m.target}:{'rw' if m.writable else 'ro'}")
     agent = list(command.argv)
-    if guard_fd is not None:
+    if guard is not None:
         binds.append(f"{GUARD_SCRIPT}:{GUARD_MOUNT}:ro")
-        agent = guarded_argv(agent, command.python_env, guard_fd)
+        agent = guard.argv(agent, command.python_env)
     for bind in binds:
         if "," in bind:
             raise SandboxError(f"apptainer cannot bind a path holding a comma: {bind}")

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlepipe.harness import cgroups
@@ -120,17 +121,16 @@ class BubblewrapRunner(Runner):
 
     def launch(self, command: Command, notes: list[str]) -> Launch:
         etc_fds = _data_pipes(sandbox_etc_files())
-        # The harness holds the write end until the run is over; its death closes it.
-        guard_read, guard_write = os.pipe()
-        fds = [*etc_fds.values(), guard_read]
+        pipes = GuardPipes.open()
         try:
-            cmd = bwrap_command(command, data_fds=etc_fds, notes=notes, guard_fd=guard_read)
+            cmd = bwrap_command(command, data_fds=etc_fds, notes=notes, guard=pipes)
         except BaseException:
-            for fd in (*fds, guard_write):
+            for fd in etc_fds.values():
                 os.close(fd)
+            pipes.close()
             raise
         # bubblewrap is given the environment and folder through its own arguments.
-        return Launch(cmd, env={}, cwd="/", pass_fds=fds, held_fds=[guard_write])
+        return pipes.launch(cmd, env={}, cwd="/", pass_fds=list(etc_fds.values()))
 
     def spared_on_term(self, proc: subprocess.Popen) -> tuple[int, ...]:
         # The outer bubblewrap process is left alone: it would take the sandbox with it.
@@ -204,10 +204,10 @@ def bwrap_command(
     *,
     data_fds: Mapping[str, int],
     notes: list[str] | None = None,
-    guard_fd: int | None = None,
+    guard: GuardPipes | None = None,
 ) -> list[str]:
     """The bwrap command line; ``data_fds`` maps /etc files to descriptors holding them, and
-    with ``guard_fd`` (the read end of the harness's pipe) the command is started by the guard."""
+    with ``guard`` (the harness's pipes to it) the command is started by the guard."""
     notes = notes if notes is not None else []
     bwrap = shutil.which("bwrap") or "bwrap"
     cmd = [
@@ -245,9 +245,9 @@ def bwrap_command(
     for m in command.mounts:
         cmd += ["--bind" if m.writable else "--ro-bind", os.path.abspath(m.source), m.target]
     argv = list(command.argv)
-    if guard_fd is not None:
+    if guard is not None:
         cmd += ["--ro-bind", str(GUARD_SCRIPT), GUARD_MOUNT]
-        argv = guarded_argv(argv, command.python_env, guard_fd)
+        argv = guard.argv(argv, command.python_env)
     # Last, so that only /tmp, the home folder and writable mounts take writes.
     cmd += ["--remount-ro", "/"]
     for key, value in command.env.items():
@@ -256,9 +256,42 @@ def bwrap_command(
     return cmd
 
 
-def guarded_argv(argv: list[str], python_env: Path, guard_fd: int) -> list[str]:
-    """``argv`` started by the guard (bound at GUARD_MOUNT), holding the harness's pipe."""
-    return [_python(python_env), "-I", GUARD_MOUNT, str(guard_fd), "--", *argv]
+@dataclass
+class GuardPipes:
+    """The guard's two pipes: ``life`` (the guard reads it; only the harness holds the write end,
+    whose closing at the harness's death ends the sandbox) and ``report`` (the guard writes its
+    metering there as it ends; the harness reads it, without blocking, once the run is over)."""
+
+    life_read: int
+    life_write: int
+    report_read: int
+    report_write: int
+
+    @classmethod
+    def open(cls) -> GuardPipes:
+        life_read, life_write = os.pipe()
+        report_read, report_write = os.pipe()
+        os.set_blocking(report_read, False)
+        return cls(life_read, life_write, report_read, report_write)
+
+    def argv(self, argv: list[str], python_env: Path) -> list[str]:
+        """``argv`` started by the guard (bound at GUARD_MOUNT)."""
+        guard = [_python(python_env), "-I", GUARD_MOUNT, str(self.life_read)]
+        return [*guard, str(self.report_write), "--", *argv]
+
+    def launch(self, argv: list[str], env: dict[str, str], cwd: str, pass_fds=()) -> Launch:
+        """The launch of ``argv``, which starts the guard: the runner's own ``pass_fds`` and the
+        guard's ends go to it, the harness keeps the others."""
+        return Launch(
+            argv, env=env, cwd=cwd,
+            pass_fds=[*pass_fds, self.life_read, self.report_write],
+            held_fds=[self.life_write, self.report_read],
+            report_fd=self.report_read,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        for fd in (self.life_read, self.life_write, self.report_read, self.report_write):
+            os.close(fd)
 
 
 def _python(env: Path) -> str:

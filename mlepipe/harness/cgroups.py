@@ -500,6 +500,31 @@ def engine_usage(path: str) -> tuple[float | None, float | None]:
     return cpu, peak_memory_mb(*memory)
 
 
+def engine_bytes_written(path: str) -> tuple[int | None, str | None]:
+    """Bytes written to block devices counted at ``path`` (v2 ``io.stat``, the sum of
+    ``wbytes``), else None and why: v1's blkio is not read, as it misses buffered writes (they
+    reach the disk from the kernel's flusher threads, outside the container's cgroup)."""
+    _, v2 = _cgroup_mounts()
+    stat = v2 / path.lstrip("/") / "io.stat" if v2 is not None else None
+    if stat is None or not stat.is_file():
+        why = "the io controller of cgroup v2 is not enabled for the engine's cgroup"
+        if stat is None:
+            why = "cgroup v1's blkio does not see buffered writes"
+        return None, f"disk written not measured in the container: {why}"
+    return io_stat_bytes_written(stat.read_text()), None
+
+
+def io_stat_bytes_written(text: str) -> int:
+    """The sum of ``wbytes`` over the devices of a v2 ``io.stat`` (lines ``MAJ:MIN k=v ...``)."""
+    total = 0
+    for line in text.splitlines():
+        for field in line.split()[1:]:
+            key, _, value = field.partition("=")
+            if key == "wbytes" and value.isdigit():
+                total += int(value)
+    return total
+
+
 def remove_engine_cgroup(path: str, timeout: float = 3.0) -> None:
     """Remove ``path`` and what the engine made below it in every hierarchy (its monitor's
     folder may take a moment to empty), and the shared parent once no run uses it."""

@@ -149,6 +149,9 @@ class ContainerRunner(Runner):
         self._kmsg = None
         self._engine_cgroup: str | None = None
         self._usage: tuple[float | None, float | None] = (None, None)
+        self._written: tuple[int | None, str | None] = (
+            None, "disk written not measured in the container: no engine cgroup of the run's",
+        )  # fmt: skip
 
     def check(self) -> None:
         if self.image_ref is None:
@@ -358,6 +361,7 @@ class ContainerRunner(Runner):
             pass
         if self._engine_cgroup:
             self._usage = cgroups.engine_usage(self._engine_cgroup)
+            self._written = cgroups.engine_bytes_written(self._engine_cgroup)
             cgroups.remove_engine_cgroup(self._engine_cgroup)
         super().kill_leftovers(proc, cg)
 
@@ -372,6 +376,9 @@ class ContainerRunner(Runner):
     def usage(self, cg: cgroups.RunCgroup) -> tuple[float | None, float | None]:
         """The container's (with the engine's monitor of it), read once it had ended."""
         return self._usage
+
+    def bytes_written(self) -> tuple[int | None, str | None]:
+        return self._written
 
     def decode_status(self, returncode: int) -> tuple[int | None, int | None]:
         """The engine reports a signal N as exit status 128 + N."""

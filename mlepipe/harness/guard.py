@@ -1,6 +1,6 @@
 """The first process inside a sandbox: it runs the agent only while the harness lives.
 
-    python guard.py FD -- AGENT_ARGV...
+    python guard.py FD [REPORT_FD] -- AGENT_ARGV...
 
 FD is the read end of a pipe whose write end only the harness holds, and never writes to. The
 harness's death closes it, so a read returns end-of-file: the guard then kills every process of
@@ -14,12 +14,24 @@ the same signal, so that the harness sees the agent's own end. SIGTERM and SIGIN
 agent's to handle (the harness sends them to every process of the run when the time is up); the
 guard shrugs them off, so that the agent keeps its grace period.
 
+It also meters the sandbox. It is a subreaper, so every process of the sandbox that loses its
+parent becomes its child, and it reaps them all: each process's CPU time and writes (the bytes
+it sent towards a disk, counted by the kernel as it dirties the pages, so a file deleted before
+it reached the disk counts too, and tmpfs not at all) reach the guard's reaped children's
+count. Once the agent has ended, the guard kills what is left of its PID namespace and reaps
+it, then writes one JSON line, ``{"bytes_written": N, "cpu_seconds": S}``, to REPORT_FD (a pipe
+to the harness), and only then ends. It makes itself non-dumpable, so that a process of the
+sandbox, under the same uid, can neither open its descriptors through /proc nor trace it.
+
 Only the standard library, and nothing of mlepipe: it is run by path, with `python -I`.
 """
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -47,22 +59,83 @@ def _exit_when_harness_is_gone(fd: int) -> None:
         os._exit(137)
 
 
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):  # no prctl: writes of orphans go uncounted
+        pass
+
+
+def _wait_for(agent: int) -> int:
+    """Reap every child (the agent and the orphans handed over) until the agent has ended;
+    its wait status."""
+    while True:
+        pid, status = os.waitpid(-1, 0)
+        if pid == agent:
+            return status
+
+
+def _reap_the_rest() -> None:
+    """Once the agent has ended, nothing of the sandbox outlives it: in a PID namespace of its
+    own, kill the rest and reap it; elsewhere, reap only those that have ended."""
+    own_namespace = os.getpid() <= 2  # see _exit_when_harness_is_gone
+    if own_namespace:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:  # nothing else is left
+            pass
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, 0 if own_namespace else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _report(fd: int) -> None:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # ru_oublock counts 512-byte blocks: the reaped processes' write_bytes, to the block.
+    report = {"bytes_written": usage.ru_oublock * 512,
+              "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3)}  # fmt: skip
+    try:
+        os.write(fd, (json.dumps(report) + "\n").encode())
+    except OSError:  # the harness is gone: nobody to tell
+        pass
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[1] != "--":
-        print("usage: guard.py FD -- COMMAND...", file=sys.stderr)
+    try:
+        split = argv.index("--")
+        fds = [int(fd) for fd in argv[:split]]
+    except ValueError:
+        fds, split = [], 0
+    command = argv[split + 1 :]
+    if not 1 <= len(fds) <= 2 or not command:
+        print("usage: guard.py FD [REPORT_FD] -- COMMAND...", file=sys.stderr)
         return 2
-    fd = int(argv[0])
-    os.set_inheritable(fd, False)  # the agent gets no handle on the harness's pipe
+    for fd in fds:
+        os.set_inheritable(fd, False)  # the agent gets no handle on the harness's pipes
+    _prctl(PR_SET_DUMPABLE, 0)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
     for sig in (signal.SIGTERM, signal.SIGINT):
         # A handler, not SIG_IGN: an ignored signal would stay ignored in the agent.
         signal.signal(sig, lambda signum, frame: None)
-    threading.Thread(target=_exit_when_harness_is_gone, args=(fd,), daemon=True).start()
+    threading.Thread(target=_exit_when_harness_is_gone, args=(fds[0],), daemon=True).start()
     try:
-        agent = subprocess.Popen(argv[2:])
+        agent = subprocess.Popen(command)
     except OSError as exc:
-        print(f"cannot start {argv[2]!r}: {exc.strerror}", file=sys.stderr)
+        print(f"cannot start {command[0]!r}: {exc.strerror}", file=sys.stderr)
         return 127
-    status = agent.wait()
+    wait_status = _wait_for(agent.pid)
+    status = agent.returncode = os.waitstatus_to_exitcode(wait_status)
+    _reap_the_rest()
+    if len(fds) > 1:
+        _report(fds[1])
     if status >= 0:
         return status
     if -status != signal.SIGKILL:

@@ -3,14 +3,28 @@
 - **CPU-seconds** (user + system) of every process of the run, from its cgroup (v1 cpuacct,
   v2 cpu.stat). Without one, the runner ``none`` takes the harness's ``RUSAGE_CHILDREN``
   before and after (a process's usage reaches its parent when it is reaped); the other runners
-  leave it unmeasured (null), as their processes are not all reaped up to the harness.
+  under bubblewrap and Apptainer take what the sandbox's guard reports of the processes it
+  reaped (see below); a container's comes from the engine's cgroup.
 - **Peak memory** of the run's memory cgroup (v1 ``memory.max_usage_in_bytes``, v2
   ``memory.peak``), page cache included as the limit counts it; null without a memory cgroup.
-- **Disk**: the writable mounts (submission, logs, code) are scanned about once a second and
+- **Disk written** (``disk_written_mb``): the bytes the run's processes sent towards a disk, as
+  the kernel counts them when a page of a file is first dirtied (``write_bytes`` of
+  /proc/PID/io, ``ru_oublock`` of getrusage). A file written and deleted before it reached the
+  disk counts, a page rewritten before it was written back counts once, tmpfs (the sandbox's
+  /tmp) counts not at all. A process's count reaches the process that reaps it, so it is read
+  where every process of the run is reaped:
+  - under bubblewrap and Apptainer, by the sandbox's guard (``guard.py``), a subreaper that
+    reaps the agent and every orphan and reports the total on a pipe as it ends. Null, with a
+    note, where it was killed before reporting (the agent outlived SIGTERM's grace);
+  - under runner ``none``, by the harness (``RUSAGE_CHILDREN`` before and after), which misses
+    the processes that left the agent's tree (orphans go to the host's init);
+  - in a container, from the engine cgroup's ``io.stat`` (cgroup v2; block-device writes as
+    they are written back). Null on cgroup v1, whose blkio does not see buffered writes.
+- **Disk use**: the writable mounts (submission, logs, code) are scanned about once a second and
   once more at the end (``quota.DiskWatch``, allocated blocks): ``disk_used_peak_mb`` is the
-  largest size a scan saw, ``disk_used_end_mb`` what the run left. Neither is the bytes written:
-  a file written and deleted between two scans is missed, and rewriting a file in place counts
-  once. Writes outside the mounts (the sandbox's tmpfs /tmp) are not on disk and not counted.
+  largest size a scan saw, ``disk_used_end_mb`` what the run left. A file written and deleted
+  between two scans is missed; writes outside the mounts (the sandbox's tmpfs /tmp) are not on
+  disk and not counted.
 - **GPUs**: NVML (``nvidia-ml-py``) is sampled every second for each assigned device, giving
   the mean utilisation and the peak memory in use; GPU-hours are the wall time times the number
   of devices. Null, with a note, where NVML cannot be loaded.
@@ -20,6 +34,8 @@ Tokens and cost come from the model gateway (``usage`` in run.json).
 
 from __future__ import annotations
 
+import json
+import os
 import resource
 import threading
 from dataclasses import dataclass, field
@@ -28,9 +44,10 @@ from pathlib import Path
 SAMPLE_SECONDS = 1.0
 
 
-def children_cpu_seconds() -> float:
+def children_usage() -> tuple[float, int]:
+    """CPU-seconds and bytes written of the harness's reaped children so far."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime + usage.ru_stime, usage.ru_oublock * 512
 
 
 def peak_memory_mb(memory_dir: Path | None, version: int | None) -> float | None:
@@ -42,6 +59,36 @@ def peak_memory_mb(memory_dir: Path | None, version: int | None) -> float | None
         return round(int((memory_dir / name).read_text().strip()) / 2**20, 1)
     except (OSError, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class GuardReport:
+    """What the sandbox's guard counted of the processes it reaped (all of the sandbox's)."""
+
+    bytes_written: int
+    cpu_seconds: float
+
+
+def read_guard_report(fd: int) -> GuardReport | None:
+    """The guard's report from the (non-blocking) pipe ``fd``; None where it sent none (it was
+    killed first) or nothing that reads as one."""
+    data = b""
+    while len(data) < 4096:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    try:
+        got = json.loads(data.split(b"\n", 1)[0])
+        written, cpu = got["bytes_written"], got["cpu_seconds"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not (isinstance(written, int) and written >= 0 and isinstance(cpu, (int, float))):
+        return None
+    return GuardReport(written, float(cpu))
 
 
 @dataclass

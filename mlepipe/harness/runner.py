@@ -124,6 +124,8 @@ class Launch:
     cwd: str
     pass_fds: list[int] = field(default_factory=list)
     held_fds: list[int] = field(default_factory=list)
+    # Where the sandbox's guard reports what it metered (one of held_fds), if it is started.
+    report_fd: int | None = None
 
 
 def host_path(path: str, mounts: Sequence[Mount]) -> Path:
@@ -326,6 +328,12 @@ class Runner(ABC):
             return None, None
         return cg.cpu_seconds(), metering.peak_memory_mb(cg.memory_dir, cg.memory_version)
 
+    def bytes_written(self) -> tuple[int | None, str | None]:
+        """Bytes the finished run wrote, where the runner meters them itself (no guard, and
+        processes not reaped up to the harness), and else a note on why not; (None, None)
+        leaves it to the guard's report or the harness's reaped children."""
+        return None, None
+
     def result_notes(self, exit_code: int | None, stderr: Path) -> list[str]:
         """Notes on a finished run taken from what the runner itself reported."""
         return []
@@ -402,7 +410,7 @@ class Runner(ABC):
             )
             launch = self.launch(command, notes)
             gpu_sampler = metering.GpuSampler(limits.gpus).start()
-            cpu_before = metering.children_cpu_seconds()
+            children_before = metering.children_usage()
             started = time.monotonic()
             try:
                 proc, ending, dropped = self._supervise(
@@ -412,11 +420,20 @@ class Runner(ABC):
                 gpu_sampler.stop()
             wall = time.monotonic() - started
             cpu, peak_memory = self.usage(cg)
-            if cpu is None and self.run_in_cgroup and self.descendants_metered:
-                cpu = metering.children_cpu_seconds() - cpu_before
+            guarded = launch.report_fd is not None
+            report = metering.read_guard_report(launch.report_fd) if guarded else None
+            children = metering.children_usage()
+            written, written_note = self._bytes_written(guarded, report, children_before, children)
+            if written_note:
+                notes.append(written_note)
+            if cpu is None and guarded:
+                cpu = report.cpu_seconds if report else None
+            elif cpu is None and self.run_in_cgroup and self.descendants_metered:
+                cpu = children[0] - children_before[0]
             used = {
                 "cpu_seconds": round(cpu, 2) if cpu is not None else None,
                 "peak_memory_mb": peak_memory,
+                "disk_written_mb": round(written / quota.MB, 3) if written is not None else None,
                 **gpu_sampler.fields(wall),
             }
             if gpu_sampler.note:
@@ -459,6 +476,29 @@ class Runner(ABC):
             identity=self.identity_fields(),
             metering=used,
         )
+
+    def _bytes_written(
+        self,
+        guarded: bool,
+        report: metering.GuardReport | None,
+        children_before: tuple[float, int],
+        children_after: tuple[float, int],
+    ) -> tuple[int | None, str | None]:
+        """The finished run's bytes written, and a note where they were not measured: the
+        runner's own figure, else the guard's report, else the harness's reaped children's."""
+        written, note = self.bytes_written()
+        if written is not None or note:
+            return written, note
+        if guarded:
+            if report is None:
+                return None, (
+                    "disk written not measured: the sandbox's guard was killed before it could "
+                    "report (the agent outlived its grace after SIGTERM)"
+                )
+            return report.bytes_written, None
+        if self.descendants_metered:
+            return children_after[1] - children_before[1], None
+        return None, "disk written not measured by this runner"
 
     def _supervise(
         self,

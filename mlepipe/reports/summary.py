@@ -60,6 +60,7 @@ PER_COMPETITION_COLUMNS = [
     "invalid_reason", "run_status", "sandboxed", "practice", "wall_seconds",
     "model_requests", "prompt_tokens", "completion_tokens", "cost_usd", "budget_exhausted",
     "cpu_seconds", "peak_memory_mb", "gpu_hours", "disk_used_peak_mb", "disk_used_end_mb",
+    "disk_written_mb",
     "grading_variant", "mlebench_score", "mlebench_medal", "mlebench_valid_submission",
     "corrected_score", "corrected_medal", "corrected_valid_submission",
 ]  # fmt: skip
@@ -382,8 +383,8 @@ def usage_totals(group: pd.DataFrame) -> dict[str, float]:
 
 
 def compute_totals(group: pd.DataFrame) -> dict[str, float]:
-    """CPU-hours and GPU-hours of a group's runs, and the largest disk use of any run: NaN where
-    any run's figure is missing (never a partial figure)."""
+    """CPU-hours, GPU-hours and disk written (MB) of a group's runs, and the largest disk use of
+    any run: NaN where any run's figure is missing (never a partial figure)."""
     out = {}
 
     def values(column: str) -> pd.Series | None:
@@ -396,6 +397,8 @@ def compute_totals(group: pd.DataFrame) -> dict[str, float]:
         out[name] = round(total / 3600, 4) if name == "cpu_hours" and pd.notna(total) else total
     got = values("disk_used_peak_mb")
     out["disk_used_peak_mb_max"] = np.nan if got is None else float(got.max())
+    got = values("disk_written_mb")
+    out["disk_written_mb"] = np.nan if got is None else round(float(got.sum()), 3)
     return out
 
 

@@ -202,6 +202,7 @@ def summary_columns(summary: pd.DataFrame) -> list[Column]:
         Column(
             "Largest disk use (MB)", lambda r: number(r.get("disk_used_peak_mb_max")), numeric=True
         ),
+        Column("Disk written (MB)", lambda r: number(r.get("disk_written_mb")), numeric=True),
     ]
     return cols + _pass_columns(summary)
 
@@ -284,6 +285,7 @@ def per_competition_columns() -> list[Column]:
         Column("Peak memory (MB)", lambda r: number(r.get("peak_memory_mb")), numeric=True),
         Column("GPU-hours", lambda r: number(r.get("gpu_hours")), numeric=True),
         Column("Disk peak (MB)", lambda r: number(r.get("disk_used_peak_mb")), numeric=True),
+        Column("Disk written (MB)", lambda r: number(r.get("disk_written_mb")), numeric=True),
         Column("Invalid reason", lambda r: optional_text(r.get("invalid_reason"))),
         Column("Headline grading variant", lambda r: text(r.get("grading_variant"))),
         *[
