@@ -518,8 +518,8 @@ def io_stat_bytes_written(text: str) -> int:
     """The sum of ``wbytes`` over the devices of a v2 ``io.stat`` (lines ``MAJ:MIN k=v ...``)."""
     total = 0
     for line in text.splitlines():
-        for field in line.split()[1:]:
-            key, _, value = field.partition("=")
+        for pair in line.split()[1:]:
+            key, _, value = pair.partition("=")
             if key == "wbytes" and value.isdigit():
                 total += int(value)
     return total
