@@ -49,10 +49,16 @@ def _run(tmp_path: Path, code: str, runner: str, memory_mb=None, wall_seconds=60
     )
 
 
+def _run_ok(tmp_path: Path, code: str, runner: str, **limits):
+    """``_run``, which must end with exit code 0."""
+    result = _run(tmp_path, code, runner, **limits)
+    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    return result
+
+
 @pytest.mark.parametrize("runner", runners)
 def test_cpu_seconds_of_a_known_burn(tmp_path, runner):
-    result = _run(tmp_path, BURN.format(s=1.5), runner)
-    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    result = _run_ok(tmp_path, BURN.format(s=1.5), runner)
     # 1.5 s of the burn's own CPU, plus the interpreter's start (and bubblewrap's), well under 1 s.
     assert 1.5 <= result.metering["cpu_seconds"] < 2.5
     assert result.metering["gpu_hours"] == 0.0 and result.metering["gpus"] == []
@@ -61,8 +67,7 @@ def test_cpu_seconds_of_a_known_burn(tmp_path, runner):
 @needs_memory_cgroup
 @pytest.mark.parametrize("memory_mb", [None, 2000])
 def test_peak_memory_of_a_known_allocation_with_or_without_a_limit(tmp_path, memory_mb):
-    result = _run(tmp_path, ALLOCATE.format(mb=300), runners[-1], memory_mb=memory_mb)
-    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    result = _run_ok(tmp_path, ALLOCATE.format(mb=300), runners[-1], memory_mb=memory_mb)
     # 300 MB touched, plus the interpreter (about 10-40 MB) and page cache of what it read.
     assert 300 <= result.metering["peak_memory_mb"] < 300 + 200
 
@@ -80,8 +85,7 @@ WRITE_THEN_DELETE = (
 
 @pytest.mark.parametrize("runner", runners)
 def test_disk_use_of_a_known_write_then_delete(tmp_path, runner):
-    result = _run(tmp_path, WRITE_THEN_DELETE, runner)
-    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    result = _run_ok(tmp_path, WRITE_THEN_DELETE, runner)
     used = result.metering
     # Allocated blocks: the files' 50 MB (then 30 MB) and the folder's few kB of entries.
     assert 50 <= used["disk_used_peak_mb"] < 51
@@ -102,8 +106,7 @@ WRITE_AND_DELETE_AT_ONCE = (
 
 @pytest.mark.parametrize("runner", runners)
 def test_disk_written_counts_a_file_deleted_before_any_scan(tmp_path, runner):
-    result = _run(tmp_path, WRITE_AND_DELETE_AT_ONCE, runner)
-    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    result = _run_ok(tmp_path, WRITE_AND_DELETE_AT_ONCE, runner)
     assert 20 <= result.metering["disk_written_mb"] < 20.5
     assert result.metering["disk_used_end_mb"] < 1
 
@@ -121,8 +124,7 @@ ORPHAN_WRITES = (
 @needs_bwrap
 def test_the_guard_counts_the_writes_of_orphans(tmp_path):
     # Under runner none an orphan goes to the host's init, and its writes are missed.
-    result = _run(tmp_path, ORPHAN_WRITES, "bubblewrap")
-    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    result = _run_ok(tmp_path, ORPHAN_WRITES, "bubblewrap")
     assert 10 <= result.metering["disk_written_mb"] < 10.5
 
 
@@ -151,8 +153,7 @@ FORGE_REPORT = (
 
 @needs_bwrap
 def test_an_agent_cannot_forge_the_guards_report(tmp_path):
-    result = _run(tmp_path, FORGE_REPORT, "bubblewrap")
-    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    result = _run_ok(tmp_path, FORGE_REPORT, "bubblewrap")
     assert "opened []" in (tmp_path / "stdout").read_text()
     assert 5 <= result.metering["disk_written_mb"] < 5.5
 
@@ -171,8 +172,7 @@ def test_without_a_report_from_the_guard_disk_written_is_null_with_a_note(tmp_pa
 def test_without_a_cgroup_cpu_seconds_come_from_the_guard(tmp_path, monkeypatch):
     # As on a machine where no cgroup can be made: bubblewrap's CPU time is then the guard's.
     monkeypatch.setattr(cgroups, "create_run_cgroup", lambda *a: cgroups.RunCgroup())
-    result = _run(tmp_path, BURN.format(s=1.5), "bubblewrap")
-    assert result.exit_code == 0, (tmp_path / "stderr").read_text()
+    result = _run_ok(tmp_path, BURN.format(s=1.5), "bubblewrap")
     assert 1.5 <= result.metering["cpu_seconds"] < 2.5
     assert result.metering["peak_memory_mb"] is None
 

@@ -80,7 +80,8 @@ _ISOLATION = (
 
 class BubblewrapRunner(Runner):
     name = "bubblewrap"
-    # The sandbox's init is reaped by no one the harness waits for: CPU time needs the cgroup.
+    # The sandbox's init is reaped by no one the harness waits for: without the cgroup, CPU
+    # time and bytes written are what the guard reports of the processes it reaped.
     descendants_metered = False
 
     @classmethod

@@ -38,6 +38,12 @@ import sys
 import threading
 
 
+def _own_pid_namespace() -> bool:
+    # The sandbox's first process (or its init's child) in a PID namespace of its own: on a
+    # host, PIDs 1 and 2 belong to init and the kernel, never to a guard.
+    return os.getpid() <= 2
+
+
 def _exit_when_harness_is_gone(fd: int) -> None:
     while True:
         try:
@@ -48,9 +54,7 @@ def _exit_when_harness_is_gone(fd: int) -> None:
         except OSError:
             break
     try:
-        # The sandbox's first process (or its init's child) in a PID namespace of its own: on a
-        # host, PIDs 1 and 2 belong to init and the kernel, never to a guard.
-        if os.getpid() <= 2:
+        if _own_pid_namespace():
             # Every other process of the namespace (its init excepted); none outside it.
             os.kill(-1, signal.SIGKILL)
     except OSError:  # nothing else to kill yet
@@ -82,7 +86,7 @@ def _wait_for(agent: int) -> int:
 def _reap_the_rest() -> None:
     """Once the agent has ended, nothing of the sandbox outlives it: in a PID namespace of its
     own, kill the rest and reap it; elsewhere, reap only those that have ended."""
-    own_namespace = os.getpid() <= 2  # see _exit_when_harness_is_gone
+    own_namespace = _own_pid_namespace()
     if own_namespace:
         try:
             os.kill(-1, signal.SIGKILL)
