@@ -506,12 +506,22 @@ def engine_bytes_written(path: str) -> tuple[int | None, str | None]:
     reach the disk from the kernel's flusher threads, outside the container's cgroup)."""
     _, v2 = _cgroup_mounts()
     stat = v2 / path.lstrip("/") / "io.stat" if v2 is not None else None
-    if stat is None or not stat.is_file():
-        why = "the io controller of cgroup v2 is not enabled for the engine's cgroup"
-        if stat is None:
-            why = "cgroup v1's blkio does not see buffered writes"
-        return None, f"disk written not measured in the container: {why}"
-    return io_stat_bytes_written(stat.read_text()), None
+    if stat is not None and stat.is_file():
+        return io_stat_bytes_written(stat.read_text()), None
+    # On a hybrid host the v2 hierarchy exists but v1's blkio holds the io controller.
+    why = "the io controller of cgroup v2 is not enabled for the engine's cgroup"
+    if stat is None or _v1_blkio_mounted():
+        why = "cgroup v1's blkio does not see buffered writes"
+    return None, f"disk written not measured in the container: {why}"
+
+
+def _v1_blkio_mounted() -> bool:
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return False
+    return any(len(p) > 3 and p[2] == "cgroup" and "blkio" in p[3].split(",")
+               for p in (line.split() for line in lines))  # fmt: skip
 
 
 def io_stat_bytes_written(text: str) -> int:
