@@ -348,19 +348,21 @@ def _why(exc: OSError) -> str:
     return f"{exc.strerror or exc} ({exc.filename})"
 
 
+def _cgroup_mount_table() -> list[tuple[Path, str, list[str]]]:
+    """Mount point, type (cgroup or cgroup2) and options of every cgroup hierarchy."""
+    try:
+        lines = Path("/proc/self/mounts").read_text().splitlines()
+    except OSError:
+        return []
+    return [(Path(p[1]), p[2], p[3].split(",")) for p in (line.split() for line in lines)
+            if len(p) > 3 and p[2] in ("cgroup", "cgroup2")]  # fmt: skip
+
+
 def _cgroup_mounts() -> tuple[dict[str, Path], Path | None]:
     """Mount points of the v1 controllers and of the v2 unified hierarchy."""
     v1: dict[str, Path] = {}
     v2 = None
-    try:
-        lines = Path("/proc/self/mounts").read_text().splitlines()
-    except OSError:
-        return v1, v2
-    for line in lines:
-        parts = line.split()
-        if len(parts) < 4:
-            continue
-        mount_point, fstype, options = Path(parts[1]), parts[2], parts[3].split(",")
+    for mount_point, fstype, options in _cgroup_mount_table():
         if fstype == "cgroup2" and v2 is None:
             v2 = mount_point
         elif fstype == "cgroup":
@@ -516,12 +518,7 @@ def engine_bytes_written(path: str) -> tuple[int | None, str | None]:
 
 
 def _v1_blkio_mounted() -> bool:
-    try:
-        lines = Path("/proc/self/mounts").read_text().splitlines()
-    except OSError:
-        return False
-    return any(len(p) > 3 and p[2] == "cgroup" and "blkio" in p[3].split(",")
-               for p in (line.split() for line in lines))  # fmt: skip
+    return any(t == "cgroup" and "blkio" in opts for _, t, opts in _cgroup_mount_table())
 
 
 def io_stat_bytes_written(text: str) -> int:
@@ -570,12 +567,7 @@ def remove_stale_engine_cgroups() -> None:
 
 def _hierarchies() -> list[Path]:
     """Mount points of every cgroup hierarchy (v1 ones, named ones, the v2 one)."""
-    try:
-        lines = Path("/proc/self/mounts").read_text().splitlines()
-    except OSError:
-        return []
-    return [Path(p[1]) for p in (line.split() for line in lines)
-            if len(p) > 2 and p[2] in ("cgroup", "cgroup2")]  # fmt: skip
+    return [mount_point for mount_point, _, _ in _cgroup_mount_table()]
 
 
 def _kill_all(folder: Path) -> None:
